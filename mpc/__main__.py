@@ -1,0 +1,5 @@
+import sys
+
+from mpc.cli import main
+
+sys.exit(main())
