@@ -1,0 +1,102 @@
+"""The catalogue of named, versioned protocols that nodes may run (a client cannot ship code).
+
+A protocol is an SPMD coroutine `run(ctx)`: every party of a job runs it with its own
+`JobContext`. Parameters are checked by `check_params` before the parties agree on the job
+spec hash, so every party runs with the same, validated parameters. Outputs leave secret
+sharing only through `ctx.release(...)`, the gate where the differential-privacy layer adds
+noise and the node checks the budget grant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Mapping
+
+import numpy as np
+
+from mpc.errors import ParameterError
+
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class ReleaseSpec:
+    """What the DP layer needs to noise one output: its name and sensitivity.
+
+    `l1` / `l2`: sensitivity of the released array (in output units) under the protocol's
+    neighbouring relation (add/remove one row of one party's dataset), used to calibrate
+    Laplace / Gaussian noise. `kind` says how to read it ("sum", "count", "mean", "model").
+    """
+
+    name: str
+    l1: float | None = None
+    l2: float | None = None
+    kind: str = "sum"
+
+
+@dataclass
+class JobContext:
+    """Everything one party's `run` sees.
+
+    `session` is set up (pairwise seeds exchanged, triple source ready); `data` holds the
+    columns of the dataset this party contributes (None if it contributes none);
+    `contributors` lists, in order, the parties whose data the job uses; `output_to` the
+    parties that receive the outputs. `release(x, spec)` opens a secret array to `output_to`
+    after the DP layer has noised it, returning the value there and None elsewhere.
+    """
+
+    session: Any  # mpc.runtime.Session (typed loosely: this module sits below the runtime's users)
+    params: dict
+    data: Mapping[str, np.ndarray] | None
+    contributors: tuple[int, ...]
+    output_to: tuple[int, ...]
+    release: Callable[..., Awaitable[Any]]
+    progress: ProgressFn = field(default=lambda fraction, message: None)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A named protocol: `run(ctx)` returns the party's result (None at non-output parties)."""
+
+    name: str
+    version: int
+    summary: str
+    run: Callable[[JobContext], Awaitable[Any]]
+    check_params: Callable[[dict], dict] = field(default=lambda params: dict(params))
+    needs_dealer: bool = True
+    min_parties: int = 2
+    max_parties: int | None = None
+    security: str = "semi-honest"
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.name}/v{self.version}"
+
+
+class Registry:
+    """Protocols by name. Nodes run only what is registered here and allowed by their config."""
+
+    def __init__(self):
+        self._protocols: dict[str, Protocol] = {}
+
+    def register(self, protocol: Protocol) -> Protocol:
+        if protocol.name in self._protocols:
+            raise ParameterError(f"protocol {protocol.name!r} is registered twice")
+        self._protocols[protocol.name] = protocol
+        return protocol
+
+    def get(self, name: str) -> Protocol:
+        try:
+            return self._protocols[name]
+        except KeyError:
+            known = ", ".join(sorted(self._protocols)) or "none"
+            raise ParameterError(f"unknown protocol {name!r}; registered protocols: {known}") from None
+
+    def names(self) -> list[str]:
+        return sorted(self._protocols)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._protocols
+
+    def __iter__(self):
+        return iter(self._protocols.values())
