@@ -78,6 +78,10 @@ class PedersenDKG:
         """The share revealed publicly after `complainer` accused this dealer (hook as above)."""
         return shares[complainer]
 
+    async def broadcast(self, message: bytes, size: int, label: str) -> dict[int, bytes]:
+        """Echo-checked broadcast (a hook: tests override it to play an equivocating dealer)."""
+        return await broadcast(self.comm, message, size, label)
+
     # ------------------------------------------------------------------ checks
     def _parse_deal(self, dealer: int, data: bytes) -> list[bytes] | None:
         """The dealer's commitments if they and the proof are valid, else None."""
@@ -101,7 +105,7 @@ class PedersenDKG:
         share_tag = comm.tag("dkg-shares")
         for p in comm.others:  # sent before the broadcast starts, so both share one round
             await comm.send(p, share_tag, G.scalar_bytes(self.share_to_send(p, shares)))
-        deals = await broadcast(comm, public, deal_size, "dkg-deal")
+        deals = await self.broadcast(public, deal_size, "dkg-deal")
         got = {p: await comm.recv(p, share_tag, nbytes=32) for p in comm.others}
         my_share = {me: shares[me]}
         excluded: dict[int, str] = {}
@@ -124,7 +128,7 @@ class PedersenDKG:
             else:
                 complaints[dealer] = BAD_SHARE
         # Round 2: complaints (complaints[i] = 1: my share from dealer i is wrong).
-        all_complaints = await broadcast(comm, bytes(complaints), n, "dkg-complaints")
+        all_complaints = await self.broadcast(bytes(complaints), n, "dkg-complaints")
         disputed = {(d, c) for c, row in all_complaints.items() for d in range(n)
                     if row[d] == BAD_SHARE and d not in excluded}
         if disputed:
@@ -133,7 +137,7 @@ class PedersenDKG:
             for d, c in disputed:
                 if d == me:
                     reveal[32 * c: 32 * c + 32] = G.scalar_bytes(self.reveal(c, shares))
-            reveals = await broadcast(comm, bytes(reveal), 32 * n, "dkg-reveal")
+            reveals = await self.broadcast(bytes(reveal), 32 * n, "dkg-reveal")
             for d, c in sorted(disputed):
                 if d in excluded:
                     continue
