@@ -9,6 +9,7 @@ from mpc.arith import RING
 from mpc.errors import DomainError, PartyUnreachable, ProtocolAbort, ShapeError
 from mpc.net import Comm, LocalNetwork
 from mpc.preprocessing import Dealer, DealerTriples
+from mpc.preprocessing.provider import late
 from mpc.runtime import Session
 from tests.protocol.conftest import run
 
@@ -125,7 +126,8 @@ def test_dealer_refuses_oversized_request():
 
         async def party(s):
             await s.setup()
-            return await s.triples.mul_triples(s.comm, RING, (1 << 14, 1 << 14))
+            triple = await s.triples.mul_triples(s.comm, RING, (1 << 14, 1 << 14))
+            return await late(triple.c)
 
         dealer_task = asyncio.ensure_future(dealer.serve())
         results = await asyncio.gather(*(party(s) for s in sessions), return_exceptions=True)
