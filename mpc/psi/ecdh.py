@@ -61,15 +61,17 @@ class PSIResult:
 
 
 def encode_items(items) -> list[bytes]:
-    """Items as bytes: bytes as they are, str as UTF-8, integers as their decimal text."""
+    """Items as bytes: bytes as they are, str as UTF-8, integers (also integral floats) as decimal text."""
     out = []
     for x in (items.tolist() if isinstance(items, np.ndarray) else items):
         if isinstance(x, (bytes, bytearray)):
             out.append(bytes(x))
         elif isinstance(x, str):
             out.append(x.encode())
-        elif isinstance(x, (int, np.integer)):
+        elif isinstance(x, (int, np.integer)) and not isinstance(x, bool):
             out.append(str(int(x)).encode())
+        elif isinstance(x, (float, np.floating)) and float(x).is_integer():
+            out.append(str(int(x)).encode())  # integer keys read as floats (e.g. from CSV)
         else:
             raise ParameterError(f"PSI items are bytes, str or int, got {type(x).__name__}")
     return out
