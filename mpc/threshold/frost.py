@@ -89,7 +89,7 @@ def nonce_generate(secret: int, random_bytes: bytes | None = None) -> int:
 
 
 def commit(secret_share: int, hiding_randomness: bytes | None = None,
-           binding_randomness: bytes | None = None, identifier: int = 0) -> tuple[SigningNonces, Commitment]:
+           binding_randomness: bytes | None = None, *, identifier: int) -> tuple[SigningNonces, Commitment]:
     """Section 5.1 (round one): fresh nonces and their commitments."""
     nonces = SigningNonces(nonce_generate(secret_share, hiding_randomness),
                            nonce_generate(secret_share, binding_randomness))
