@@ -22,7 +22,8 @@ and every size against the agreed bounds.
 References: Huberman-Franklin-Hogg, ACM EC 1999 (DH-based PSI); Meadows, IEEE S&P 1986;
 Pinkas-Schneider-Zohner, USENIX Security 2014, section 3 (DH-PSI analysis); Ion et al.,
 EuroS&P 2020 (Private Join and Compute, section 3: payloads with the intersection).
-Cost: 3 rounds (4 with size_to_sender or payloads); R sends 32|X| bytes, S sends
+Cost: 2 message flights (R -> S, S -> R), a third with size_to_sender or payloads, and one
+schema exchange before them with payloads; R sends 32|X| bytes, S sends
 32(|X| + |Y|); per party one hash-to-group per own item and one blinding multiplication per
 item of each set (two multiplications per item when |X| = |Y|).
 """

@@ -1,7 +1,10 @@
 """Run n parties of a protocol in one process over `LocalNetwork` (tests, `--local N`, benches).
 
-A stand-in until `mpc.runtime.run_local` is on main: it only wires transports and gathers
-results; the protocols themselves are the same code that runs between nodes.
+Unlike `mpc.runtime.run_local` (which builds full Sessions for parties 0..n-1, with seed
+setup and a dealer), this runs Comm-level protocols on any subset of the endpoints (e.g.
+the signers {0, 2} of a 3-party key, whose ids must stay those of the key) and can return
+each party's exception (tests of cheating parties). The protocols are the same code that
+runs between nodes.
 """
 
 from __future__ import annotations
