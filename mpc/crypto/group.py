@@ -13,7 +13,8 @@ inside libsodium. Hashing to the group uses `crypto_core_ed25519_from_uniform` (
 followed by cofactor clearing) on a domain-separated SHA-512 digest.
 
 Cost (libsodium ref10, one core): base multiplication ~20 us, variable-base multiplication
-~50 us plus ~50 us for libsodium's subgroup check of the input point, from_uniform ~20 us.
+~50 us plus ~50 us for libsodium's subgroup check of the input point, from_uniform ~20 us;
+the X25519 ladder on the same curve in Montgomery form (`x25519_many`) skips that check.
 The batch helpers call libsodium in a tight loop over preallocated buffers; cffi releases
 the GIL during each call, so parties in different threads use different cores.
 """
@@ -194,6 +195,56 @@ def mul_many(k: int, points: bytes) -> bytes:
         first = next((i for i in range(n)
                       if not is_valid_point(points[POINT_BYTES * i: POINT_BYTES * (i + 1)])), -1)
         raise InvalidPoint(f"point {first} of the batch is not a valid prime-order group element")
+    return ffi.buffer(out)[:]
+
+
+# ----------------------------------------------------------------------------- Montgomery form
+# The same curve in Montgomery form, where libsodium's X25519 ladder (`crypto_scalarmult`)
+# multiplies without the subgroup check the Edwards API adds to every variable-base product
+# (half its cost). For commutative blinding (PSI) this form is enough: clamp(a)·(clamp(b)·P) =
+# clamp(b)·(clamp(a)·P), points are x-only 32-byte u-coordinates, clamping clears the cofactor,
+# and X25519 is defined (and twist-secure) on every 32-byte input.
+def hash_many_montgomery(items: Sequence[bytes], dst: bytes) -> bytes:
+    """The X25519 u-coordinate of hash_to_group(item) for every item, concatenated.
+
+    libsodium's Edwards-to-Montgomery map (`crypto_sign_ed25519_pk_to_curve25519`) also checks
+    that the hashed point is in the prime-order subgroup (it always is: from_uniform clears the
+    cofactor).
+    """
+    n = len(items)
+    out = ffi.new("unsigned char[]", POINT_BYTES * n)
+    tmp = ffi.new("unsigned char[]", POINT_BYTES)
+    from_uniform = lib.crypto_core_ed25519_from_uniform
+    to_x = lib.crypto_sign_ed25519_pk_to_curve25519
+    for i, item in enumerate(items):
+        from_uniform(tmp, _uniform(item, dst))
+        if to_x(out + POINT_BYTES * i, tmp) != 0:  # pragma: no cover - from_uniform's output is valid
+            raise InvalidPoint(f"hashed point {i} could not be mapped to Montgomery form")
+    return ffi.buffer(out)[:]
+
+
+def x25519_scalar() -> bytes:
+    """A fresh X25519 secret scalar (32 bytes from the OS CSPRNG; libsodium clamps it)."""
+    return os.urandom(SCALAR_BYTES)
+
+
+def x25519_many(k: bytes, points: bytes) -> bytes:
+    """X25519(k, u_i) for every 32-byte u-coordinate of `points`, concatenated.
+
+    Raises `InvalidPoint` naming the first input of small order (libsodium refuses an all-zero
+    result): such input can only come from a deviating peer.
+    """
+    if len(points) % POINT_BYTES:
+        raise ParameterError(f"a batch of points is a multiple of {POINT_BYTES} bytes, got {len(points)}")
+    if len(k) != SCALAR_BYTES:
+        raise ParameterError(f"an X25519 scalar is {SCALAR_BYTES} bytes")
+    n = len(points) // POINT_BYTES
+    out = ffi.new("unsigned char[]", POINT_BYTES * n)
+    src = ffi.from_buffer(points)
+    smult = lib.crypto_scalarmult
+    for i in range(n):
+        if smult(out + POINT_BYTES * i, k, src + POINT_BYTES * i) != 0:
+            raise InvalidPoint(f"point {i} of the batch has small order (X25519 gives zero)")
     return ffi.buffer(out)[:]
 
 

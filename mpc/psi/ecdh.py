@@ -8,8 +8,10 @@ additive shares over Z_2^64 of a table aligned row by row at both parties (see
 columns of both parties, so a following job can compute on the joined rows while S never
 learns which of its rows joined and R never sees S's payload values.
 
-Protocol: H(x) = from_uniform(SHA-512(dst || x)) (`mpc.crypto.group.hash_many`). R draws a,
-S draws b (fresh per run, OS CSPRNG). R -> S: a*H(x_i). S -> R: b*(a*H(x_i)) (in R's order for
+Protocol: H(x) = from_uniform(SHA-512(dst || x)) in the prime-order Ed25519 group, taken to
+the curve's Montgomery form (x-only u-coordinate; `mpc.crypto.group.hash_many_montgomery`).
+R draws a, S draws b (fresh per run, OS CSPRNG); blinding is X25519 (clamped scalars, which
+commute: a*(b*P) = b*(a*P)). R -> S: a*H(x_i). S -> R: b*(a*H(x_i)) (in R's order for
 members, shuffled for size) and b*H(y_j) in a random order π. R computes a*(b*H(y_j)) and
 matches. Inputs are deduplicated first (PSI is on sets); payload rows need unique keys.
 
@@ -101,7 +103,7 @@ async def _recv_points(comm: Comm, peer: int, tag: str, count: int | None) -> by
 
 def _checked_mul(comm: Comm, peer: int, k: int, points: bytes) -> bytes:
     try:
-        return G.mul_many(k, points) if points else b""
+        return G.x25519_many(k, points) if points else b""
     except G.InvalidPoint as exc:
         raise ProtocolAbort(f"job {comm.job}: party {peer} sent an invalid group element ({exc})",
                             party=peer, job=comm.job) from None
@@ -139,8 +141,8 @@ async def psi(comm: Comm, items, *, receiver: int | None = None, output: str = "
         except (ValueError, TypeError):
             raise ProtocolAbort(f"job {comm.job}: party {peer} sent a malformed payload schema",
                                 party=peer, job=comm.job) from None
-    k = G.random_scalar()
-    mine = G.mul_many(k, G.hash_many(unique, DST)) if unique else b""
+    k = G.x25519_scalar()
+    mine = G.x25519_many(k, G.hash_many_montgomery(unique, DST)) if unique else b""
     t_r = comm.tag("psi-r-blinded")
     t_s_double, t_s_own = comm.tag("psi-s-double"), comm.tag("psi-s-blinded")
     t_final = comm.tag("psi-final")
