@@ -5,12 +5,13 @@ query with real-valued L1/L2 sensitivity released in the fixed-point format with
 bits, and the mechanisms that add that noise to encoded values (`add_noise`) or to real values
 (`laplace_mechanism`, `gaussian_mechanism`).
 
-Discretisation: a value is released as an integer V on the grid 2^-f·Z. Rounding each of the d
-coordinates to the grid moves it by at most 1/2 unit, so grid sensitivities are
-Δ₁·2^f + d/2 and Δ₂·2^f + √d/2 (then rounded up to integers); noise is integer-valued (discrete
-Laplace / discrete Gaussian, exact), so the released value stays on the grid and the guarantee
-of the discrete mechanism applies to it exactly (CKS20 §2-3). Values computed inside MPC from
-already-encoded inputs are on the grid without rounding; the extra half-unit is then slack.
+Discretisation: a value is released as an integer V on the grid 2^-f·Z. Values are rounded to
+the grid (inputs, or a party's local aggregate, are encoded by rounding to nearest), and for
+neighbouring datasets |round(a) − round(b)| ≤ |a − b|·2^f + 1 per coordinate, so the grid
+sensitivities are ⌈Δ₁·2^f + d⌉ and ⌈Δ₂·2^f + √d⌉; integer data (f = 0) is not rounded and keeps
+⌈Δ⌉. Noise is integer-valued (discrete Laplace / discrete Gaussian, exact), so the released
+value stays on the grid and the guarantee of the discrete mechanism applies to it exactly
+(CKS20 §2-3).
 
 Security: ε-DP (Laplace) or (ε, δ)-DP (Gaussian, CKS20 Theorem 7 calibration) per release, for
 the stated sensitivity; the sensitivity is the caller's claim (the protocol's `ReleaseSpec`).
@@ -75,20 +76,20 @@ class NoiseSpec:
 
 
 def grid_l1(l1: float, frac_bits: int, dims: int) -> int:
-    """Integer L1 sensitivity on the grid: ⌈Δ₁·2^f + d/2⌉."""
+    """Integer L1 sensitivity on the grid: ⌈Δ₁·2^f + d⌉ (⌈Δ₁⌉ for integer data, f = 0)."""
     calibrate._check_sensitivity(l1, "L1")
-    return int(math.ceil(l1 * 2.0 ** frac_bits + dims / 2.0))
+    return int(math.ceil(l1 * 2.0 ** frac_bits + (dims if frac_bits else 0)))
 
 
 def grid_l2(l2: float, frac_bits: int, dims: int) -> int:
-    """Integer L2 sensitivity on the grid: ⌈Δ₂·2^f + √d/2⌉."""
+    """Integer L2 sensitivity on the grid: ⌈Δ₂·2^f + √d⌉ (⌈Δ₂⌉ for integer data, f = 0)."""
     calibrate._check_sensitivity(l2, "L2")
-    return int(math.ceil(l2 * 2.0 ** frac_bits + math.sqrt(dims) / 2.0))
+    return int(math.ceil(l2 * 2.0 ** frac_bits + (math.sqrt(dims) if frac_bits else 0)))
 
 
 def laplace_spec(l1: float, epsilon: float, *, frac_bits: int = 16, dims: int = 1) -> NoiseSpec:
     """ε-DP discrete Laplace noise for a query of real L1 sensitivity `l1` and `dims` outputs."""
-    FixedPoint(frac_bits)
+    _check_frac(frac_bits)
     sens = grid_l1(l1, frac_bits, dims)
     scale = samplers.laplace_parameter(Fraction(sens) / Fraction(epsilon))
     return NoiseSpec(LAPLACE, scale, float(epsilon), 0.0, sens, frac_bits)
@@ -96,7 +97,7 @@ def laplace_spec(l1: float, epsilon: float, *, frac_bits: int = 16, dims: int = 
 
 def gaussian_spec(l2: float, epsilon: float, delta: float, *, frac_bits: int = 16, dims: int = 1) -> NoiseSpec:
     """(ε, δ)-DP discrete Gaussian noise (CKS20 Thm 7 calibration) for real L2 sensitivity `l2`."""
-    FixedPoint(frac_bits)
+    _check_frac(frac_bits)
     sens = grid_l2(l2, frac_bits, dims)
     sigma = calibrate.discrete_gaussian_sigma(epsilon, delta, sens)
     return NoiseSpec(GAUSSIAN, samplers.gaussian_parameter(sigma), float(epsilon), float(delta), sens, frac_bits)
@@ -106,6 +107,11 @@ def add_noise(encoded: np.ndarray, spec: NoiseSpec, prg: PRG | None = None) -> n
     """Encoded values (uint64 ring elements on the grid) plus fresh noise, wrapping in Z_2^64."""
     enc = np.asarray(encoded, dtype=np.uint64)
     return enc + spec.sample(enc.shape, prg).view(np.uint64)
+
+
+def _check_frac(frac_bits: int) -> None:
+    if not isinstance(frac_bits, int) or not 0 <= frac_bits <= 30:
+        raise DPParameterError(f"frac_bits must be an integer in [0, 30], got {frac_bits!r}")
 
 
 def _real(values, spec: NoiseSpec, prg: PRG | None) -> np.ndarray:
