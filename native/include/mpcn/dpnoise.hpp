@@ -48,7 +48,9 @@ inline u128 uniform_below128(W& w, u128 n) {
   int bits = bit_length(n - 1);
   u128 mask = bits >= 128 ? ~(u128)0 : (((u128)1 << bits) - 1);
   for (;;) {
-    u128 x = (((u128)w.next() << 64) | w.next()) & mask;
+    uint64_t hi = w.next();  // two statements: the order in which words are read is fixed
+    uint64_t lo = w.next();
+    u128 x = (((u128)hi << 64) | lo) & mask;
     if (x < n) return x;
   }
 }
