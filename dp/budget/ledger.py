@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import secrets
 import sqlite3
 import time
@@ -31,6 +32,7 @@ from dp.budget import policy
 from dp.errors import (BudgetExceeded, DPParameterError, GrantForged, GrantReused, LedgerError, NoBudget)
 
 SCHEMA_VERSION = "1"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 GENESIS = "0" * 64
 MAX_TTL = 86400
 FIELDS = ("seq", "ts", "kind", "principal", "dataset", "epsilon", "delta", "job_hash", "protocol", "grant_id",
@@ -115,6 +117,12 @@ class Ledger:
             raise LedgerError(f"{self.path} is not a usable ledger: {exc}") from None
         if got is None or got[0] != SCHEMA_VERSION:
             raise LedgerError(f"{self.path} has ledger schema {got[0] if got else 'none'}, expected {SCHEMA_VERSION}")
+
+    def _key_id(self, key) -> str:
+        """The signing key's id (cached: deriving the public key costs as much as a query)."""
+        if getattr(self, "_kid", (None,))[0] is not key:
+            self._kid = (key, g.key_id(g.public_bytes(key)))
+        return self._kid[1]
 
     def close(self) -> None:
         self._db.close()
@@ -206,7 +214,7 @@ class Ledger:
         policy.check_principal(principal)
         policy.check_dataset(dataset)
         policy.check_spend(epsilon, delta)
-        if not (isinstance(job_hash, str) and len(job_hash) == 64 and all(c in "0123456789abcdef" for c in job_hash)):
+        if not (isinstance(job_hash, str) and _HEX64.fullmatch(job_hash)):
             raise DPParameterError("job hash must be 64 lowercase hex characters (SHA-256 of the job spec)")
         if not isinstance(protocol, str) or len(protocol) > 128:
             raise DPParameterError("protocol name must be at most 128 characters")
@@ -240,9 +248,8 @@ class Ledger:
                     if secs:
                         for t in policy.crossed(lv.period_spent, new_period, lv.period_limit, thresholds):
                             alerts.append(Alert(lv.scope, lv.dataset, t, "period", new_period, lv.period_limit))
-                public = g.public_bytes(key)
                 body = g.GrantBody(grant_id, principal, dataset, float(epsilon), float(delta), job_hash, protocol,
-                                   float(now), float(now) + int(ttl), g.key_id(public))
+                                   float(now), float(now) + int(ttl), self._key_id(key))
                 signed = g.sign(key, body)
                 self._append("grant", now, grant_id=grant_id, detail={"expires_at": body.expires_at}, **common)
                 for a in alerts:
