@@ -134,11 +134,13 @@ def run_list(args) -> int:
 
     with Ledger(args.db) as led:
         rows = led.budgets()
-    print(f"{'scope':30} {'dataset':16} {'eps spent/limit':>18} {'period':>8} {'period spent/limit':>20} {'delta spent/limit':>20}")
-    for b in rows:
-        per = f"{b['period_spent']:.4g}/{b['period_limit']:g}" if b["period"] != "none" else "-"
-        print(f"{b['scope']:30} {b['dataset']:16} {b['total_spent']:.4g}/{b['total_limit']:g}".ljust(67)
-              + f" {b['period']:>8} {per:>20} {b['delta_spent']:.3g}/{b['delta_limit']:g}".rjust(20))
+    head = ("scope", "dataset", "epsilon spent/limit", "period", "period spent/limit", "delta spent/limit")
+    table = [(b["scope"], b["dataset"], f"{b['total_spent']:.6g}/{b['total_limit']:g}", b["period"],
+              f"{b['period_spent']:.6g}/{b['period_limit']:g}" if b["period"] != "none" else "-",
+              f"{b['delta_spent']:.3g}/{b['delta_limit']:g}") for b in rows]
+    widths = [max(len(h), *(len(r[i]) for r in table)) if table else len(h) for i, h in enumerate(head)]
+    for line in [head, *table]:
+        print("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip())
     return 0
 
 
