@@ -111,6 +111,8 @@ async def release_distributed(session, x, spec, *, epsilon: float, delta: float,
     t = session.t if colluders is None else colluders
     plan = plan_distributed_gaussian(l2, epsilon, delta, parties=session.n, colluders=t, frac_bits=x.frac,
                                      dims=dims, l1=l1)
+    if not hasattr(x, "add_private"):  # Shamir shares: to additive first (local), so Σ noise_i is what opens
+        x = x.to_additive()
     noise = plan.share(x.shape, prg)
     noised = x.add_private(noise.astype(np.float64) / float(1 << x.frac), plan.tail_bound())
     value = await session.open(noised, to=to)

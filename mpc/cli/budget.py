@@ -130,10 +130,18 @@ def run_set(args) -> int:
 
 
 def run_list(args) -> int:
+    import time
+
+    from dp.budget import policy
     from dp.budget.ledger import Ledger
 
     with Ledger(args.db) as led:
         rows = led.budgets()
+    now = time.time()
+    for b in rows:  # period totals are reset lazily at the next grant; show the current period's
+        secs = policy.period_seconds(b["period"])
+        if secs and b["period_start"] != policy.period_start(now, secs):
+            b["period_spent"] = 0.0
     head = ("scope", "dataset", "epsilon spent/limit", "period", "period spent/limit", "delta spent/limit")
     table = [(b["scope"], b["dataset"], f"{b['total_spent']:.6g}/{b['total_limit']:g}", b["period"],
               f"{b['period_spent']:.6g}/{b['period_limit']:g}" if b["period"] != "none" else "-",

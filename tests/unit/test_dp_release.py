@@ -116,3 +116,21 @@ def test_undeclared_or_extra_release_is_refused():
                              releases=releases)
     with pytest.raises(GrantMismatch, match="not covered"):
         asyncio.run(gate.release_for((0,))(None, ReleaseSpec("secret_extra", l1=1.0)))
+
+
+@pytest.mark.parametrize("scheme", ["shamir", "additive"])
+def test_release_distributed_on_both_sharing_schemes(scheme):
+    from dp.release import release_distributed
+    from mpc.protocols.registry import ReleaseSpec
+    from mpc.runtime import run_local
+
+    async def program(s):
+        x = await s.input(0, np.array([5.0, -2.0]) if s.pid == 0 else None, shape=(2,), kind="fxp",
+                          scheme=scheme, bound=10.0)
+        return await release_distributed(s, x, ReleaseSpec("v", l2=0.01), epsilon=1.0, delta=1e-5, to=[0])
+
+    results = run_local(3, program, dealer=False)
+    (value, entry), (other, _) = results[0], results[1]
+    assert other is None and entry["parties"] == 3
+    assert np.all(np.abs(value - np.array([5.0, -2.0])) < 10 * entry["noise_scale_all_parties"])
+    assert not np.array_equal(value, np.array([5.0, -2.0]))
