@@ -46,21 +46,25 @@ class JobRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
 class JobEvent(_message.Message):
-    __slots__ = ("job_id", "state", "fraction", "message", "error")
+    __slots__ = ("job_id", "state", "fraction", "message", "error", "error_party", "error_kind")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     FRACTION_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    ERROR_PARTY_FIELD_NUMBER: _ClassVar[int]
+    ERROR_KIND_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     state: str
     fraction: float
     message: str
     error: str
-    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[str] = ..., fraction: _Optional[float] = ..., message: _Optional[str] = ..., error: _Optional[str] = ...) -> None: ...
+    error_party: int
+    error_kind: str
+    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[str] = ..., fraction: _Optional[float] = ..., message: _Optional[str] = ..., error: _Optional[str] = ..., error_party: _Optional[int] = ..., error_kind: _Optional[str] = ...) -> None: ...
 
 class JobResult(_message.Message):
-    __slots__ = ("job_id", "state", "result_json", "error", "bytes_sent", "bytes_received", "rounds", "seconds", "party", "spec_hash_hex")
+    __slots__ = ("job_id", "state", "result_json", "error", "bytes_sent", "bytes_received", "rounds", "seconds", "party", "spec_hash_hex", "error_party", "error_kind")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     RESULT_JSON_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +75,8 @@ class JobResult(_message.Message):
     SECONDS_FIELD_NUMBER: _ClassVar[int]
     PARTY_FIELD_NUMBER: _ClassVar[int]
     SPEC_HASH_HEX_FIELD_NUMBER: _ClassVar[int]
+    ERROR_PARTY_FIELD_NUMBER: _ClassVar[int]
+    ERROR_KIND_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     state: str
     result_json: str
@@ -81,7 +87,9 @@ class JobResult(_message.Message):
     seconds: float
     party: int
     spec_hash_hex: str
-    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[str] = ..., result_json: _Optional[str] = ..., error: _Optional[str] = ..., bytes_sent: _Optional[int] = ..., bytes_received: _Optional[int] = ..., rounds: _Optional[int] = ..., seconds: _Optional[float] = ..., party: _Optional[int] = ..., spec_hash_hex: _Optional[str] = ...) -> None: ...
+    error_party: int
+    error_kind: str
+    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[str] = ..., result_json: _Optional[str] = ..., error: _Optional[str] = ..., bytes_sent: _Optional[int] = ..., bytes_received: _Optional[int] = ..., rounds: _Optional[int] = ..., seconds: _Optional[float] = ..., party: _Optional[int] = ..., spec_hash_hex: _Optional[str] = ..., error_party: _Optional[int] = ..., error_kind: _Optional[str] = ...) -> None: ...
 
 class CancelReply(_message.Message):
     __slots__ = ("ok", "state")

@@ -83,12 +83,16 @@ class PrepareReply(_message.Message):
     def __init__(self, ok: _Optional[bool] = ..., error: _Optional[str] = ..., spec_hash: _Optional[bytes] = ...) -> None: ...
 
 class JobRef(_message.Message):
-    __slots__ = ("job_id", "reason")
+    __slots__ = ("job_id", "reason", "error_party", "error_kind")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    ERROR_PARTY_FIELD_NUMBER: _ClassVar[int]
+    ERROR_KIND_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     reason: str
-    def __init__(self, job_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    error_party: int
+    error_kind: str
+    def __init__(self, job_id: _Optional[str] = ..., reason: _Optional[str] = ..., error_party: _Optional[int] = ..., error_kind: _Optional[str] = ...) -> None: ...
 
 class Ack(_message.Message):
     __slots__ = ("ok", "error")
