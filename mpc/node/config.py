@@ -9,6 +9,7 @@ A node's file (`mpc node --config party0.toml`)::
     threshold = 1                 # Shamir threshold t (n >= 2t + 1 for honest-majority protocols)
     triple_source = "dealer"      # where Beaver triples come from: "dealer" or "none"
     timeout_s = 10.0              # how long a job waits for a peer before naming it unreachable
+    protocol_modules = []         # extra modules with a PROTOCOLS list (the operator's choice)
 
     [tls]                         # omitted only with `mpc node --insecure`
     ca = "certs/ca.pem"
@@ -106,6 +107,7 @@ class NodeConfig:
     clients: tuple[ClientEntry, ...] = ()
     datasets: dict[str, DatasetConfig] = field(default_factory=dict)
     budget: BudgetConfig | None = None
+    protocol_modules: tuple[str, ...] = ()
 
     @property
     def parties(self) -> tuple[int, ...]:
@@ -236,7 +238,11 @@ def load_node_config(path: str | Path, *, insecure: bool = False) -> NodeConfig:
         budget = BudgetConfig(_need(raw["budget"], "address", str, w),
                               _path(base, _need(raw["budget"], "public_key", str, w)))
 
-    return NodeConfig(path=path, id=nid, listen=listen, role=role, threshold=threshold,
+    modules = node.get("protocol_modules", [])
+    if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
+        raise ParameterError(f"{where} [node]: protocol_modules must be a list of module names")
+
+    return NodeConfig(protocol_modules=tuple(modules), path=path, id=nid, listen=listen, role=role, threshold=threshold,
                       triple_source=triple_source, timeout_s=timeout_s, chunk_bytes=chunk_bytes,
                       max_message_bytes=max_message_bytes, tls=tls_paths, roster=tuple(roster),
                       clients=tuple(clients), datasets=datasets, budget=budget)

@@ -108,18 +108,19 @@ def spec_hash(spec: JobSpec, roster: list[tuple[int, str, str]]) -> bytes:
 
 def encode_result(value) -> str:
     """JSON for a protocol's result: numpy arrays and scalars become tagged lists and numbers."""
-    return json.dumps(_plain(value), allow_nan=False)
+    return json.dumps(plain(value), allow_nan=False)
 
 
-def _plain(v):
+def plain(v):
+    """`v` with numpy arrays and scalars turned into JSON-ready values."""
     if isinstance(v, np.ndarray):
         return {"__ndarray__": v.tolist(), "dtype": v.dtype.str, "shape": list(v.shape)}
     if isinstance(v, np.generic):
         return v.item()
     if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
+        return {str(k): plain(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
+        return [plain(x) for x in v]
     return v
 
 

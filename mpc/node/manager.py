@@ -209,12 +209,14 @@ class JobManager:
         ctx = JobContext(session=session, params=spec.params, data=data, contributors=spec.contributors,
                          output_to=spec.output_to, release=release_function(session, spec.output_to),
                          progress=rec.progress)
-        return await protocol.run(ctx)
+        result = await protocol.run(ctx)
+        await session.close()
+        return result
 
     async def _serve_dealer(self, transport, spec: JobSpec) -> None:
         from mpc.preprocessing import Dealer
 
-        await Dealer(transport, list(spec.parties)).serve()
+        await Dealer(transport, list(spec.parties), spec.job_id, spec.timeout_s).serve()
 
     # ------------------------------------------------------------ coordinator side
     async def submit(self, spec: JobSpec) -> JobRecord:

@@ -27,6 +27,23 @@ from mpc.node.manager import JobManager
 from mpc.v1 import control_pb2_grpc, peer_pb2 as pb, peer_pb2_grpc
 
 
+def node_registry(config: NodeConfig):
+    """The built-in protocols plus those of the config's `protocol_modules`."""
+    import importlib
+
+    from mpc.protocols import default_registry
+
+    reg = default_registry()
+    for name in config.protocol_modules:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            raise ParameterError(f"{config.path}: protocol module {name!r} cannot be imported: {exc}") from None
+        for protocol in getattr(module, "PROTOCOLS", []):
+            reg.register(protocol)
+    return reg
+
+
 class PeerService(peer_pb2_grpc.PeerServicer):
     """What other nodes may ask of this one; every call is checked against the roster."""
 
@@ -90,12 +107,10 @@ class Node:
 
     def __init__(self, config: NodeConfig, *, insecure: bool = False, registry=None,
                  logger: logging.Logger | None = None):
-        from mpc.protocols import default_registry
-
         self.config = config
         self.insecure = insecure
         self.log = logger or logging.getLogger(f"mpc.node.{config.id}")
-        self.registry = registry if registry is not None else default_registry()
+        self.registry = registry if registry is not None else node_registry(config)
         self.datasets = load_datasets(config.datasets)
         self.tls_files = None
         roster = {}

@@ -1,0 +1,70 @@
+"""Small protocols the node tests load through `protocol_modules` (they are not built-ins).
+
+`net_sum`: the sum of one column over the contributing parties (additive fixed point, no
+triples). `net_dot`: the dot product of two parties' columns (vertical split; Beaver products
+from the trusted dealer). `net_slow`: many small rounds with progress reports, so that a test
+can kill a node mid-job. Security: semi-honest, as the runtime they use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from mpc.errors import ParameterError
+from mpc.protocols import Protocol, ReleaseSpec
+
+
+def _column(params: dict) -> dict:
+    if not isinstance(params.get("column"), str):
+        raise ParameterError("params.column must be a column name")
+    return {"column": params["column"], "rounds": int(params.get("rounds", 1))}
+
+
+async def _sum(ctx):
+    s = ctx.session
+    col = ctx.params["column"]
+    total = None
+    for p in ctx.contributors:
+        mine = np.array([ctx.data[col].sum()]) if s.pid == p else None
+        x = await s.input(p, mine, shape=(1,), bound=2.0 ** 20)
+        total = x if total is None else total + x
+    ctx.progress(0.5, "inputs shared")
+    out = await ctx.release(total, ReleaseSpec("sum"))
+    return None if out is None else float(out[0])
+
+
+async def _dot(ctx):
+    s = ctx.session
+    a, b = ctx.contributors[:2]
+    col = ctx.params["column"]
+    n = int(ctx.params.get("rows", 0)) or None
+    xa = ctx.data[col] if s.pid == a else None
+    xb = ctx.data[col] if s.pid == b else None
+    x = await s.input(a, xa, bound=1000.0)
+    y = await s.input(b, xb, bound=1000.0)
+    prod = await (x * y)
+    ctx.progress(0.8, "product done")
+    out = await ctx.release(prod.sum(), ReleaseSpec("dot"))
+    return None if out is None else float(np.asarray(out).reshape(-1)[0])
+
+
+async def _slow(ctx):
+    s = ctx.session
+    rounds = ctx.params["rounds"]
+    for r in range(rounds):
+        v = np.array([float(r)]) if s.pid == ctx.contributors[0] else None
+        x = await s.input(ctx.contributors[0], v, shape=(1,))
+        await s.open(x)
+        ctx.progress((r + 1) / rounds, f"round {r + 1}/{rounds}")
+        await asyncio.sleep(0.05)
+    return float(rounds)
+
+
+PROTOCOLS = [
+    Protocol("net_sum", 1, "sum of a column (test)", _sum, check_params=_column, needs_dealer=False),
+    Protocol("net_dot", 1, "vertical dot product (test)", _dot, check_params=lambda p: {**_column(p)},
+             needs_dealer=True),
+    Protocol("net_slow", 1, "many small rounds (test)", _slow, check_params=_column, needs_dealer=False),
+]
