@@ -119,7 +119,14 @@ class JobManager:
         rec = JobRecord(spec=checked, hash=spec_hash(checked, self._roster_pins()))
         self.net.open_job(spec.job_id, spec.participants)
         self._remember(rec)
+        # a job prepared but never started (its coordinator vanished) must not hold its inbox forever
+        asyncio.get_running_loop().call_later(2 * spec.timeout_s + 5, self._expire, spec.job_id)
         return rec
+
+    def _expire(self, job_id: str) -> None:
+        rec = self.records.get(job_id)
+        if rec is not None and rec.state == "preparing":
+            self.abort(job_id, f"job {job_id} was prepared but not started in time; dropped", error_kind="abort")
 
     def _remember(self, rec: JobRecord) -> None:
         self.records[rec.job_id] = rec

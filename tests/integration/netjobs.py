@@ -68,3 +68,41 @@ PROTOCOLS = [
              needs_dealer=True),
     Protocol("net_slow", 1, "many small rounds (test)", _slow, check_params=_column, needs_dealer=False),
 ]
+
+
+# ---------------------------------------------------------------- test support (not protocols)
+
+HERE = __import__("pathlib").Path(__file__).resolve().parent
+ALLOW = ["net_sum", "net_dot", "net_slow", "net_env"]
+
+
+def _env_params(params: dict) -> dict:
+    """Parameters completed from the node's environment: lets a test make two nodes disagree."""
+    import os
+
+    out = _column(params)
+    out["scale"] = float(os.environ.get("NETJOBS_SCALE", "1"))
+    return out
+
+
+PROTOCOLS.append(Protocol("net_env", 1, "sum with an environment default (test)", _sum,
+                          check_params=_env_params, needs_dealer=False))
+
+
+def make_cluster(root, parties=3, *, dealer=True, rows=40, seed=0, timeout_s=10.0, **kw):
+    """A cluster whose parties each hold a 'patients' dataset (columns age, bmi); returns (cluster, data)."""
+    from mpc.node.localcluster import write_cluster
+
+    rng = np.random.default_rng(seed)
+    data, ds = {}, {}
+    for i in range(parties):
+        age = rng.integers(20, 90, size=rows).astype(float)
+        bmi = np.round(rng.uniform(15, 40, size=rows), 2)
+        data[i] = {"age": age, "bmi": bmi}
+        path = root / f"patients{i}.csv"
+        path.write_text("age,bmi\n" + "\n".join(f"{a},{b}" for a, b in zip(age, bmi)) + "\n")
+        ds[i] = {"patients": {"path": path, "columns": {"age": "float", "bmi": "float"}, "allow": ALLOW}}
+    cluster = write_cluster(root, parties, dealer=dealer, datasets=ds, timeout_s=timeout_s,
+                            extra_node='protocol_modules = ["netjobs"]', **kw)
+    cluster.env = {"PYTHONPATH": str(HERE)}
+    return cluster, data
