@@ -47,12 +47,13 @@ class Cluster:
     processes: dict[int, subprocess.Popen] = field(default_factory=dict)
     insecure: bool = False
     env: dict | None = None
+    wrap: dict = field(default_factory=dict)     # node id -> command prefix (e.g. ip netns exec NS)
 
     def start(self, ids=None, log_dir: Path | None = None) -> None:
         """Start `mpc node` processes (all by default); logs go to `log_dir`/node<i>.log."""
         log_dir = Path(log_dir or self.root)
         for i in (range(len(self.node_configs)) if ids is None else ids):
-            cmd = [sys.executable, "-m", "mpc", "node", "--config", str(self.node_configs[i])]
+            cmd = [*self.wrap.get(i, []), sys.executable, "-m", "mpc", "node", "--config", str(self.node_configs[i])]
             if self.insecure:
                 cmd.append("--insecure")
             log = open(log_dir / f"node{i}.log", "ab")
