@@ -21,7 +21,7 @@ import numpy as np
 from mpc.arith.domain import Domain
 from mpc.errors import ShapeError
 from mpc.net.comm import Comm
-from mpc.preprocessing.provider import TripleSource
+from mpc.preprocessing.provider import TripleSource, late
 
 
 async def _open_pair(comm: Comm, domain: Domain, d: np.ndarray, e: np.ndarray, label: str):
@@ -41,6 +41,7 @@ async def mul(comm: Comm, triples: TripleSource, domain: Domain, x: np.ndarray, 
         raise ShapeError(f"elementwise product of shapes {x.shape} and {y.shape}")
     a, b, c = await triples.mul_triples(comm, domain, x.shape)
     d, e = await _open_pair(comm, domain, domain.sub(x, a), domain.sub(y, b), "beaver-mul")
+    c = await late(c)
     z = domain.add(c, domain.add(domain.mul(d, b), domain.mul(e, a)))
     if comm.index == 0:
         z = domain.add(z, domain.mul(d, e))
@@ -53,6 +54,7 @@ async def matmul(comm: Comm, triples: TripleSource, domain: Domain, x: np.ndarra
         raise ShapeError(f"matrix product of shapes {x.shape} and {y.shape}")
     a, b, c = await triples.matmul_triples(comm, domain, x.shape, y.shape)
     d, e = await _open_pair(comm, domain, domain.sub(x, a), domain.sub(y, b), "beaver-matmul")
+    c = await late(c)
     z = domain.add(c, domain.add(domain.matmul(d, b), domain.matmul(a, e)))
     if comm.index == 0:
         z = domain.add(z, domain.matmul(d, e))
@@ -65,6 +67,7 @@ async def and_words(comm: Comm, triples: TripleSource, x: np.ndarray, y: np.ndar
         raise ShapeError(f"AND of shapes {x.shape} and {y.shape}")
     a, b, c = await triples.and_triples(comm, x.shape)
     d, e = await _open_pair(comm, None, x ^ a, y ^ b, "beaver-and")
+    c = await late(c)
     z = c ^ (d & b) ^ (e & a)
     if comm.index == 0:
         z ^= d & e

@@ -29,7 +29,7 @@ from mpc.arith.ring import RING
 from mpc.beaver import and_words
 from mpc.net.comm import Comm
 from mpc.ops.open import open_additive, open_xor
-from mpc.preprocessing.provider import TripleSource
+from mpc.preprocessing.provider import TripleSource, late
 
 ONE = np.uint64(1)
 ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -40,6 +40,7 @@ async def bit_to_ring(comm: Comm, triples: TripleSource, bit: np.ndarray) -> np.
     """Ring shares of the bit whose XOR shares are `bit` (bit 0 of uint64 words)."""
     b_arith, b_bool = await triples.dabits(comm, bit.shape)
     v = await open_xor(comm, (bit ^ b_bool) & ONE)
+    b_arith = await late(b_arith)
     # bit = v XOR b = v + b - 2vb
     out = b_arith * (ONE - np.uint64(2) * v)
     if comm.index == 0:
@@ -50,7 +51,7 @@ async def bit_to_ring(comm: Comm, triples: TripleSource, bit: np.ndarray) -> np.
 async def _masked_open(comm: Comm, triples: TripleSource, x: np.ndarray):
     r_arith, r_bits = await triples.edabits(comm, x.shape)
     c = await open_additive(comm, RING, x + r_arith)
-    return c, r_bits
+    return c, await late(r_bits)
 
 
 async def msb(comm: Comm, triples: TripleSource, x: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ from mpc.arith.ring import RING
 from mpc.errors import ParameterError
 from mpc.net.comm import Comm
 from mpc.ops.open import open_additive
-from mpc.preprocessing.provider import TripleSource
+from mpc.preprocessing.provider import TripleSource, late
 
 LOW63 = np.uint64((1 << 63) - 1)
 OFFSET = np.uint64(1 << 62)
@@ -42,6 +42,7 @@ async def trunc(comm: Comm, triples: TripleSource, x: np.ndarray, f: int) -> np.
     if first:
         masked = masked + OFFSET
     c = await open_additive(comm, RING, masked)
+    r_msb, r_shift = await late(r_msb), await late(r_shift)
     c_msb = c >> np.uint64(63)
     c_shift = (c & LOW63) >> np.uint64(f)
     # b = c_msb XOR r_msb = c_msb + r_msb - 2 c_msb r_msb, linear in the shares of r_msb.

@@ -21,6 +21,7 @@ parties receive nothing after the 16-byte seed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -231,7 +232,8 @@ class DealerTriples(TripleSource):
             await comm.send(self.dealer_id, req_tag, b'{"kind": "close"}')
         self._seed = None
 
-    async def _request(self, comm: Comm, req: dict) -> list[np.ndarray]:
+    async def _request(self, comm: Comm, req: dict) -> list:
+        """Free parts now; fixed parts now (seeded parties) or as an awaitable (the last party)."""
         if self._seed is None:
             raise ProtocolAbort(f"job {comm.job}: dealer triples used before setup() or after close()",
                                 job=comm.job)
@@ -246,6 +248,10 @@ class DealerTriples(TripleSource):
             return free + [part.draw(prg) for part in fixed_parts]
         req_tag, resp_tag = _request_tags(comm.job, k)
         await comm.send(self.dealer_id, req_tag, json.dumps(req).encode())
+        reply = asyncio.ensure_future(self._corrections(comm, k, resp_tag, fixed_parts))
+        return free + [_Late(reply, i) for i in range(len(fixed_parts))]
+
+    async def _corrections(self, comm: Comm, k: int, resp_tag: str, fixed_parts) -> list[np.ndarray]:
         reply = await comm.recv(self.dealer_id, resp_tag)
         if reply[:1] != b"\x00":
             raise ProtocolAbort(reply[1:].decode(errors="replace"), party=self.dealer_id, job=comm.job)
@@ -259,7 +265,7 @@ class DealerTriples(TripleSource):
         if offset != len(body):
             raise ProtocolAbort(f"job {comm.job}: dealer reply {k} has {len(body)} bytes, expected {offset}",
                                 party=self.dealer_id, job=comm.job)
-        return free + fixed
+        return fixed
 
     async def mul_triples(self, comm, domain: Domain, shape) -> Triple:
         a, b, c = await self._request(comm, {"kind": "mul", "domain": _dname(domain), "shape": list(shape)})
@@ -285,6 +291,21 @@ class DealerTriples(TripleSource):
     async def dabits(self, comm, shape):
         bits, arith = await self._request(comm, {"kind": "dabit", "shape": list(shape)})
         return arith, bits
+
+
+class _Late:
+    """Component i of a dealer reply that is still on its way (awaitable)."""
+
+    __slots__ = ("_reply", "_i")
+
+    def __init__(self, reply: asyncio.Future, i: int):
+        self._reply, self._i = reply, i
+
+    def __await__(self):
+        return self._get().__await__()
+
+    async def _get(self):
+        return (await self._reply)[self._i]
 
 
 def _dname(domain: Domain) -> str:

@@ -3,16 +3,27 @@
 All methods are SPMD: every compute party calls them in the same order with the same
 arguments (shapes are public) and gets its own shares. Arithmetic shares are additive over
 the given domain; binary shares are XOR shares of uint64 words.
+
+Late components: the parts a protocol needs only after its masked opening (c of a triple,
+msb(r) and r >> f of a truncation tuple, the bits of an edaBit, the ring share of a daBit) may
+be returned as awaitables, so that a provider's own round trip overlaps the protocol's round.
+Consumers get them with `await late(x)`.
 """
 
 from __future__ import annotations
 
 import abc
+import inspect
 from typing import NamedTuple
 
 import numpy as np
 
 from mpc.arith.domain import Domain
+
+
+async def late(x):
+    """The value of a possibly-awaitable late component."""
+    return await x if inspect.isawaitable(x) else x
 
 
 class Triple(NamedTuple):

@@ -61,6 +61,13 @@ def _public_array(value) -> np.ndarray:
     return arr
 
 
+def _broadcast_shape(a: tuple, b: tuple, op: str) -> tuple:
+    try:
+        return np.broadcast_shapes(a, b)
+    except ValueError:
+        raise ShapeError(f"{op} of shapes {a} and {b}: they do not broadcast") from None
+
+
 def _is_integral(arr: np.ndarray) -> bool:
     return arr.dtype.kind in "biu" or bool(np.all(np.mod(arr, 1) == 0))
 
@@ -165,16 +172,17 @@ class SecretArray:
     def __add__(self, other):
         if isinstance(other, SecretArray):
             self._check_peer(other)
+            _broadcast_shape(self.shape, other.shape, "addition")
             frac = max(self.frac, other.frac)
             share = self.domain.add(self._scaled_share(frac), other._scaled_share(frac))
             return self._new(share, frac, self.bound + other.bound)
         arr = _public_array(other)
         peak = float(np.max(np.abs(arr))) if arr.size else 0.0
         share = self.share
+        if _broadcast_shape(share.shape, arr.shape, "addition") != share.shape:
+            raise ShapeError(f"public operand of shape {arr.shape} does not broadcast to {share.shape}")
         if self._public_add_owner():
             share = self.domain.add(share, np.broadcast_to(self._encode_public(arr, self.frac), share.shape))
-        elif np.broadcast(share, arr).shape != share.shape:
-            raise ShapeError(f"public operand of shape {arr.shape} does not broadcast to {share.shape}")
         return self._new(np.ascontiguousarray(share), bound=self.bound + peak)
 
     __radd__ = __add__
@@ -196,8 +204,9 @@ class SecretArray:
         arr = _public_array(other)
         if _is_integral(arr):
             peak = float(np.max(np.abs(arr))) if arr.size else 0.0
-            share = self.domain.mul(self.share, np.broadcast_to(self.domain.from_int(arr.astype(np.int64)),
-                                                                np.broadcast(self.share, arr).shape))
+            shape = _broadcast_shape(self.shape, arr.shape, "product")
+            share = self.domain.mul(np.broadcast_to(self.share, shape),
+                                    np.broadcast_to(self.domain.from_int(arr.astype(np.int64)), shape))
             return self._new(share, bound=self.bound * peak)
         return self._mul_public_real(arr)
 
@@ -268,15 +277,14 @@ class AdditiveArray(SecretArray):
         enc = self._encode_public(arr, frac)
         peak = float(np.max(np.abs(arr))) if arr.size else 0.0
         _check_range(self.domain, self.bound * peak, self.frac + frac, "product")
-        share = self.domain.mul(self.share, np.broadcast_to(enc, np.broadcast(self.share, enc).shape))
+        shape = _broadcast_shape(self.shape, enc.shape, "product")
+        share = self.domain.mul(np.broadcast_to(self.share, shape), np.broadcast_to(enc, shape))
         return await self._finish_product(share, self.frac + frac, self.bound * peak)
 
     async def _mul_secret(self, other):
         self._check_peer(other)
-        if self.shape != other.shape:
-            x, y = np.broadcast_arrays(self.share, other.share)
-        else:
-            x, y = self.share, other.share
+        shape = _broadcast_shape(self.shape, other.shape, "product")
+        x, y = np.broadcast_to(self.share, shape), np.broadcast_to(other.share, shape)
         bound = self.bound * other.bound
         _check_range(self.domain, bound, self.frac + other.frac, "product")
         s = self.session
@@ -457,7 +465,8 @@ class ShamirArray(SecretArray):
         bound = self.bound * other.bound
         _check_range(FIELD, bound, frac, "product")
         s = self.session
-        x, y = np.broadcast_arrays(self.share, other.share)
+        shape = _broadcast_shape(self.shape, other.shape, "product")
+        x, y = np.broadcast_to(self.share, shape), np.broadcast_to(other.share, shape)
         z = await grr.mul(s.comm, s.seeds, s.t, np.ascontiguousarray(x), np.ascontiguousarray(y))
         return self._new(z, frac, bound)
 
