@@ -130,12 +130,17 @@ class AsyncClient:
             raise _rpc_error(exc, node) from None
         return last
 
-    async def result(self, job_id: str, nodes=None) -> JobOutcome:
-        """Every node's result and counters for a finished job (nodes that cannot answer are left out)."""
+    async def result(self, job_id: str, nodes=None, *, wait: bool = True) -> JobOutcome:
+        """Every node's result and counters (after it finished the job, with `wait`); nodes that
+        cannot answer or do not know the job are left out."""
         nodes = list(nodes or self.config.nodes)
 
         async def one(n):
             try:
+                if wait:
+                    async for ev in self._stub(n).WatchJob(cpb.JobRequest(job_id=job_id), timeout=3600):
+                        if ev.state in ("done", "failed", "cancelled"):
+                            break
                 return n, await self._stub(n).GetResult(cpb.JobRequest(job_id=job_id), timeout=10)
             except grpc.RpcError:
                 return n, None

@@ -73,7 +73,9 @@ PROTOCOLS = [
 # ---------------------------------------------------------------- test support (not protocols)
 
 HERE = __import__("pathlib").Path(__file__).resolve().parent
-ALLOW = ["net_sum", "net_dot", "net_slow", "net_env"]
+BUILTIN = ["sum", "count", "mean", "variance", "histogram", "dot", "expression", "linear_regression",
+           "logistic_regression"]
+ALLOW = ["net_sum", "net_dot", "net_slow", "net_env"] + BUILTIN
 
 
 def _env_params(params: dict) -> dict:
@@ -98,10 +100,16 @@ def make_cluster(root, parties=3, *, dealer=True, rows=40, seed=0, timeout_s=10.
     for i in range(parties):
         age = rng.integers(20, 90, size=rows).astype(float)
         bmi = np.round(rng.uniform(15, 40, size=rows), 2)
-        data[i] = {"age": age, "bmi": bmi}
+        smoker = rng.integers(0, 2, size=rows)
+        risk = (age - 55) / 20 + (bmi - 27.5) / 7 + rng.normal(0, 0.5, rows)
+        sick = (risk > 0).astype(np.int64)
+        cost = np.round(0.5 * age + 0.8 * bmi + rng.normal(0, 2, rows), 3)
+        data[i] = {"age": age, "bmi": bmi, "smoker": smoker, "sick": sick, "cost": cost}
         path = root / f"patients{i}.csv"
-        path.write_text("age,bmi\n" + "\n".join(f"{a},{b}" for a, b in zip(age, bmi)) + "\n")
-        ds[i] = {"patients": {"path": path, "columns": {"age": "float", "bmi": "float"}, "allow": ALLOW}}
+        path.write_text("age,bmi,smoker,sick,cost\n" + "\n".join(
+            f"{a},{b},{c},{d},{e}" for a, b, c, d, e in zip(age, bmi, smoker, sick, cost)) + "\n")
+        cols = {"age": "float", "bmi": "float", "smoker": "int", "sick": "int", "cost": "float"}
+        ds[i] = {"patients": {"path": path, "columns": cols, "allow": ALLOW}}
     cluster = write_cluster(root, parties, dealer=dealer, datasets=ds, timeout_s=timeout_s,
                             extra_node='protocol_modules = ["netjobs"]', **kw)
     cluster.env = {"PYTHONPATH": str(HERE)}

@@ -49,7 +49,7 @@ def test_peer_killed_mid_job_is_named_and_survivors_continue(net):
     cluster, data, client = net
     job = client.submit("net_slow", {0: "patients"}, {"column": "age", "rounds": 400})
     deadline = time.monotonic() + 20
-    while client.result(job).report.get(0, {}).get("state") != "running" and time.monotonic() < deadline:
+    while client.result(job, wait=False).report.get(0, {}).get("state") != "running" and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.5)                          # some rounds are done
     cluster.kill(2)                          # SIGKILL: no goodbye
