@@ -10,7 +10,11 @@ import importlib
 from mpc.protocols.registry import JobContext, Protocol, Registry, ReleaseSpec
 
 # Modules whose PROTOCOLS lists make up the built-in catalogue.
-BUILTIN_MODULES: list[str] = []
+BUILTIN_MODULES: list[str] = [
+    "mpc.protocols.stats",
+    "mpc.protocols.vertical",
+    "mpc.protocols.regression",
+]
 
 
 def default_registry() -> Registry:
