@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -91,6 +92,9 @@ def test_spec_hash_mismatch_aborts_before_step_one(tmp_path):
         with Client.from_config(cluster.client_config) as client:
             with pytest.raises(ProtocolAbort, match="job spec hash .* differs"):
                 client.run("net_env", {0: "patients"}, {"column": "age"})
+            deadline = time.monotonic() + 10       # node 1 may log its abort a moment after node 0 reports
+            while not all("differs" in cluster.log(p) for p in (0, 1)) and time.monotonic() < deadline:
+                time.sleep(0.05)
             assert all("differs" in cluster.log(p) for p in (0, 1))   # both nodes refused, both logged it
             # the same nodes still run jobs that do agree
             assert client.run("net_sum", {0: "patients"}, {"column": "age"}).result == pytest.approx(
