@@ -22,7 +22,7 @@ def register(sub) -> None:
                                     "logistic regression beside the plaintext answers")
     p.add_argument("--keep", metavar="DIR", default=None,
                    help="write certificates, configs, data and logs to DIR and keep them")
-    p.add_argument("--iterations", type=int, default=60, help="gradient-descent steps for the regression")
+    p.add_argument("--iterations", type=int, default=150, help="gradient-descent steps for the regression")
     p.set_defaults(func=run)
 
 
@@ -76,7 +76,7 @@ def _fmt(v) -> str:
     if isinstance(v, (list, tuple, np.ndarray)):
         return "[" + ", ".join(_fmt(x) for x in np.asarray(v).reshape(-1).tolist()) + "]"
     if isinstance(v, float):
-        return f"{v:.4f}" if abs(v - round(v)) > 1e-6 else f"{v:.1f}"
+        return f"{v:.4f}" if abs(v - round(v)) > 1e-6 else str(int(round(v)))
     return str(v)
 
 
@@ -141,6 +141,7 @@ def run(args) -> int:
         with Client.from_config(cluster.client_config) as client:
             registered = {p["name"] for p in client.protocols()}
             print(f"\n{'job':<50} {'secure (MPC)':>22} {'plaintext':>22}   time")
+            print(f"{'':<50} {'':>22} {'(numpy / scikit-learn)':>22}")
             for title, proto, params, plain, show in _jobs(train_X, train_y, args.iterations):
                 if proto not in registered:
                     print(f"{title:<50} {'not run: protocol ' + proto + ' is not registered':>46}")
