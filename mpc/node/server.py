@@ -91,7 +91,8 @@ class PeerService(peer_pb2_grpc.PeerServicer):
         rec = self.node.jobs.records.get(request.job_id)
         if rec is None or (caller is not None and caller not in rec.spec.participants):
             return pb.Ack(ok=False, error=f"job {request.job_id} unknown here")
-        ok = self.node.jobs.abort(request.job_id, f"aborted by party {caller}: {request.reason}",
+        who = f"party {caller}" if caller is not None else "a peer (unauthenticated, --insecure)"
+        ok = self.node.jobs.abort(request.job_id, f"aborted by {who}: {request.reason}",
                                   cancelled=request.error_kind == "cancelled", error_party=request.error_party,
                                   error_kind=request.error_kind or "abort")
         return pb.Ack(ok=ok)

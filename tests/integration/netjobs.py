@@ -39,7 +39,6 @@ async def _dot(ctx):
     s = ctx.session
     a, b = ctx.contributors[:2]
     col = ctx.params["column"]
-    n = int(ctx.params.get("rows", 0)) or None
     xa = ctx.data[col] if s.pid == a else None
     xb = ctx.data[col] if s.pid == b else None
     x = await s.input(a, xa, bound=1000.0)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from mpc.client import Client
-from mpc.errors import PartyUnreachable, ProtocolAbort
+from mpc.errors import PartyUnreachable
 from netjobs import make_cluster
 
 pytestmark = pytest.mark.integration

@@ -7,11 +7,10 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 
 from mpc.client import Client
-from mpc.errors import ParameterError, ProtocolAbort
+from mpc.errors import ProtocolAbort
 from netjobs import make_cluster
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,6 @@ import grpc
 import pytest
 
 from mpc.client import Client
-from mpc.errors import PartyUnreachable, ProtocolAbort
 from mpc.net import tls
 from mpc.v1 import control_pb2, peer_pb2, peer_pb2_grpc, control_pb2_grpc
 from netjobs import make_cluster
