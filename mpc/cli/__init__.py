@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # Modules under mpc.cli that register sub-commands, in the order `mpc --help` lists them.
-COMMAND_MODULES = ["info", "certs", "node", "check", "run", "demo"]
+COMMAND_MODULES = ["info", "keys", "psi", "certs", "node", "check", "run", "demo"]
 
 
 def build_parser() -> argparse.ArgumentParser:
