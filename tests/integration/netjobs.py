@@ -73,7 +73,7 @@ PROTOCOLS = [
 
 HERE = __import__("pathlib").Path(__file__).resolve().parent
 BUILTIN = ["sum", "count", "mean", "variance", "histogram", "dot", "expression", "linear_regression",
-           "logistic_regression"]
+           "logistic_regression", "psi"]
 ALLOW = ["net_sum", "net_dot", "net_slow", "net_env"] + BUILTIN
 
 
@@ -103,11 +103,12 @@ def make_cluster(root, parties=3, *, dealer=True, rows=40, seed=0, timeout_s=10.
         risk = (age - 55) / 20 + (bmi - 27.5) / 7 + rng.normal(0, 0.5, rows)
         sick = (risk > 0).astype(np.int64)
         cost = np.round(0.5 * age + 0.8 * bmi + rng.normal(0, 2, rows), 3)
-        data[i] = {"age": age, "bmi": bmi, "smoker": smoker, "sick": sick, "cost": cost}
+        pid = np.arange(i * rows // 2, i * rows // 2 + rows)     # patient ids: neighbours share half
+        data[i] = {"age": age, "bmi": bmi, "smoker": smoker, "sick": sick, "cost": cost, "pid": pid}
         path = root / f"patients{i}.csv"
-        path.write_text("age,bmi,smoker,sick,cost\n" + "\n".join(
-            f"{a},{b},{c},{d},{e}" for a, b, c, d, e in zip(age, bmi, smoker, sick, cost)) + "\n")
-        cols = {"age": "float", "bmi": "float", "smoker": "int", "sick": "int", "cost": "float"}
+        path.write_text("age,bmi,smoker,sick,cost,pid\n" + "\n".join(
+            f"{a},{b},{c},{d},{e},{f}" for a, b, c, d, e, f in zip(age, bmi, smoker, sick, cost, pid)) + "\n")
+        cols = {"age": "float", "bmi": "float", "smoker": "int", "sick": "int", "cost": "float", "pid": "int"}
         ds[i] = {"patients": {"path": path, "columns": cols, "allow": ALLOW}}
     cluster = write_cluster(root, parties, dealer=dealer, datasets=ds, timeout_s=timeout_s,
                             extra_node='protocol_modules = ["netjobs"]', **kw)

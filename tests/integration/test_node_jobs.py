@@ -117,7 +117,7 @@ def test_list_protocols_and_datasets(net):
     names = {p["name"] for p in client.protocols()}
     assert {"net_sum", "net_dot", "net_slow"} <= names
     ds = client.datasets(node=1)
-    assert ds == [{"name": "patients", "rows": 40, "columns": ["age", "bmi", "smoker", "sick", "cost"],
+    assert ds == [{"name": "patients", "rows": 40, "columns": ["age", "bmi", "smoker", "sick", "cost", "pid"],
                    "allow": ds[0]["allow"]}]
     assert client.datasets(node=3) == []       # the dealer holds no data
 

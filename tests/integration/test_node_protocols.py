@@ -83,7 +83,15 @@ def _check_linear(out, data):
     assert np.corrcoef(predict(out, X), y)[0, 1] > 0.9
 
 
+def _check_psi(out, data):
+    common = set(data[0]["pid"].tolist()) & set(data[1]["pid"].tolist())
+    assert out["size"] == len(common) == 20
+    assert len(out["members"]) == len(common)
+
+
+PARTIES = {"psi": [0, 1]}
 CASES = {
+    "psi": ({"key": "pid"}, {0: "patients", 1: "patients"}, _check_psi),
     "sum": ({"column": "bmi", "lower": 15, "upper": 40}, ALL, _check_sum),
     "count": ({"where": {"column": "age", "op": ">=", "value": 60}}, ALL, _check_count),
     "mean": ({"column": "age", "lower": 0, "upper": 120}, ALL, _check_mean),
@@ -128,6 +136,6 @@ def test_protocol_over_grpc_equals_plaintext(name, net):
         pytest.skip(f"protocol {name!r} is not registered in this build")
     data, client = net
     params, inputs, check = CASES[name]
-    out = client.run(name, inputs, params, timeout_s=30)
+    out = client.run(name, inputs, params, parties=PARTIES.get(name), timeout_s=30)
     check(out.result, data)
     assert all(r["state"] == "done" for r in out.report.values())
