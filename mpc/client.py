@@ -42,6 +42,8 @@ class JobOutcome:
     report: dict[int, dict]
     spec_hash: str = ""
     events: list = field(default_factory=list)
+    #: the checked co-signature of the results (None: the nodes do not co-sign); see mpc.node.keys
+    cosignature: dict | None = None
 
     def __iter__(self) -> Iterator:
         """`result, report = client.run(...)`."""
@@ -146,7 +148,7 @@ class AsyncClient:
                 return n, None
 
         got = dict(await asyncio.gather(*(one(n) for n in nodes)))
-        outputs, report, spec_hash = {}, {}, ""
+        outputs, report, spec_hash, cosigned = {}, {}, "", {}
         for n, r in sorted(got.items()):
             if r is None:
                 continue
@@ -155,8 +157,18 @@ class AsyncClient:
             spec_hash = spec_hash or r.spec_hash_hex
             if r.result_json:
                 outputs[n] = decode_result(r.result_json)
+            if r.cosignature_json:
+                cosigned[n] = (r.cosignature_json, r.result_json)
         first = outputs[min(outputs)] if outputs else None
-        return JobOutcome(job_id=job_id, result=first, outputs=outputs, report=report, spec_hash=spec_hash)
+        cosignature = None
+        if cosigned:  # each node's record goes in its report entry; the client checks them all
+            from mpc.threshold.cosign import check_job_cosignature
+
+            cosignature = check_job_cosignature(job_id, spec_hash, cosigned)
+            for n, rec in cosignature["nodes"].items():
+                report[n]["cosignature"] = rec
+        return JobOutcome(job_id=job_id, result=first, outputs=outputs, report=report, spec_hash=spec_hash,
+                          cosignature=cosignature)
 
     async def run(self, protocol: str, inputs: Mapping[int, str], params: Mapping | None = None, *,
                   output_to=None, parties=None, timeout_s: float = 0.0, node: int | None = None,

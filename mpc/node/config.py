@@ -35,6 +35,11 @@ A node's file (`mpc node --config party0.toml`)::
     address = "budget.example:50060"
     public_key = "keys/budget.pub"
 
+    [keystore]                    # optional: threshold key shares, co-signing (mpc.node.keys)
+    path = "keys/party0"
+    passphrase_env = "MPC_KEYSTORE_PASSPHRASE"   # or passphrase_file; never the passphrase itself
+    cosign_key = "cosign"         # optional: co-sign every job result with this threshold key
+
 Relative paths are relative to the file. A client's file has `[client]` (name, ca, certificate,
 key) and `[[nodes]]` (id, address).
 """
@@ -46,6 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mpc.errors import ParameterError
+from mpc.node.keys import KeyStoreConfig, parse_keystore_section
 
 ROLES = ("party", "dealer")
 TRIPLE_SOURCES = ("dealer", "none")
@@ -108,6 +114,7 @@ class NodeConfig:
     datasets: dict[str, DatasetConfig] = field(default_factory=dict)
     budget: BudgetConfig | None = None
     protocol_modules: tuple[str, ...] = ()
+    keystore: KeyStoreConfig | None = None
 
     @property
     def parties(self) -> tuple[int, ...]:
@@ -245,7 +252,8 @@ def load_node_config(path: str | Path, *, insecure: bool = False) -> NodeConfig:
     return NodeConfig(protocol_modules=tuple(modules), path=path, id=nid, listen=listen, role=role, threshold=threshold,
                       triple_source=triple_source, timeout_s=timeout_s, chunk_bytes=chunk_bytes,
                       max_message_bytes=max_message_bytes, tls=tls_paths, roster=tuple(roster),
-                      clients=tuple(clients), datasets=datasets, budget=budget)
+                      clients=tuple(clients), datasets=datasets, budget=budget,
+                      keystore=parse_keystore_section(raw.get("keystore"), base, where))
 
 
 @dataclass(frozen=True)

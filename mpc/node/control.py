@@ -85,7 +85,7 @@ class ControlService(control_pb2_grpc.ControlServicer):
         return cpb.JobResult(job_id=rec.job_id, state=rec.state, result_json=rec.result_json, error=rec.error,
                              bytes_sent=s.get("bytes_sent", 0), bytes_received=s.get("bytes_received", 0),
                              rounds=s.get("rounds", 0), seconds=rec.seconds, party=self.node.config.id,
-                             spec_hash_hex=rec.hash.hex())
+                             spec_hash_hex=rec.hash.hex(), cosignature_json=rec.cosignature_json)
 
     async def CancelJob(self, request, context):
         client = await self._client(context)

@@ -166,6 +166,7 @@ class JobRecord:
     error_party: int = -1
     error_kind: str = ""
     result_json: str = ""
+    cosignature_json: str = ""      # this node's co-signature record of the result (mpc.node.keys)
     stats: dict = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     seconds: float = 0.0

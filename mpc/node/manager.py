@@ -162,12 +162,17 @@ class JobManager:
         try:
             await self._agree(transport, rec)
             rec.update(message="running", fraction=0.0)
+            cosigner = None
             if self.cfg.id == spec.dealer:
                 await self._serve_dealer(transport, spec)
                 result = None
             else:
+                cosigner = await self.node.keys.job_cosigner(transport, spec)  # before any data is touched
                 result = await self._compute(transport, rec)
             rec.result_json = encode_result(result) if self.cfg.id in spec.output_to else ""
+            if cosigner is not None:
+                rec.update(message="co-signing the result")
+                rec.cosignature_json = await cosigner.sign(rec.result_json, rec.hash)
             rec.stats = transport.stats.snapshot()
             rec.update(state="done", fraction=1.0, message="done")
             self.log.info("job done", extra={"job": spec.job_id, "protocol": spec.protocol, **rec.stats})
@@ -215,7 +220,7 @@ class JobManager:
         data = self.node.datasets[spec.inputs[me]].columns if me in spec.inputs else None
         ctx = JobContext(session=session, params=spec.params, data=data, contributors=spec.contributors,
                          output_to=spec.output_to, release=release_function(session, spec.output_to),
-                         progress=rec.progress)
+                         progress=rec.progress, keystore=self.node.keys.shares)
         result = await protocol.run(ctx)
         await session.close()
         return result

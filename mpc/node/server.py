@@ -23,6 +23,7 @@ from mpc.node.config import NodeConfig
 from mpc.node.control import ControlService
 from mpc.node.datasets import load_datasets
 from mpc.node.jobs import JobSpec
+from mpc.node.keys import NodeKeys
 from mpc.node.manager import JobManager
 from mpc.v1 import control_pb2_grpc, peer_pb2 as pb, peer_pb2_grpc
 
@@ -113,6 +114,7 @@ class Node:
         self.log = logger or logging.getLogger(f"mpc.node.{config.id}")
         self.registry = registry if registry is not None else node_registry(config)
         self.datasets = load_datasets(config.datasets)
+        self.keys = NodeKeys(config.id, config.keystore)
         self.tls_files = None
         roster = {}
         if not insecure:
