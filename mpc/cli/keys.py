@@ -1,10 +1,21 @@
 """`mpc keys`: threshold key generation, signing, encryption and decryption; key-store care.
 
-`dkg --local N` runs the N parties in this process (for trying things out: every party's
-key share is then in one key-store folder on this host); `sign` and `decrypt` then run the
-chosen parties in this process from that folder. Between nodes the same protocols are to
-run as registered protocols of the node daemon. `--threshold t` means: any t+1 parties suffice
-and up to t may collude without learning the key (RFC 9591's MIN_PARTICIPANTS is t+1).
+Through the nodes (each node keeps its own key share in its encrypted key store, the
+[keystore] section of its config; see `mpc.node.keys`):
+
+    mpc keys dkg     --config client.toml --key-id K --threshold T [--out DIR]
+    mpc keys sign    --config client.toml --key-id K --signers 0,2 --message HEX
+    mpc keys decrypt --config client.toml --key-id K --decryptors 0,1 --ciphertext HEX
+    mpc keys cosign  --config client.toml --key-id K --message HEAD_HEX
+
+`mpc keys encrypt --group-key HEX` (or `--keys DIR` with the public.json that `dkg --out DIR`
+writes) encrypts to a key; `mpc keys verify --group-key HEX ...` checks any signature.
+
+For trying things out, `dkg --local N` runs the N parties in this process (every party's
+key share is then in one key-store folder on this host: no threshold protection), and
+`sign`/`decrypt --keys DIR` run the chosen parties in this process from that folder.
+`--threshold t` means: any t+1 parties suffice, and up to t may collude without learning
+the key (RFC 9591's MIN_PARTICIPANTS is t+1).
 """
 
 from __future__ import annotations
@@ -15,8 +26,8 @@ import os
 import sys
 from pathlib import Path
 
-THRESHOLD_HELP = ("t: any t+1 parties can sign or decrypt, and up to t colluding parties learn nothing "
-                  "about the key (RFC 9591 MIN_PARTICIPANTS = t+1); 0 <= t < N")
+THRESHOLD_HELP = ("t: any t+1 parties suffice to sign or decrypt, and t may collude without learning "
+                  "anything about the key (RFC 9591 MIN_PARTICIPANTS = t+1); 0 <= t < N")
 PASS_ENV = "MPC_KEYSTORE_PASSPHRASE"
 PUBLIC = "public.json"
 
@@ -37,34 +48,49 @@ def register(sub) -> None:
 
     q = ks.add_parser("dkg", help="distributed key generation (Pedersen/Feldman): no party holds the key")
     local(q)
+    nodes_args(q)
     q.add_argument("--threshold", type=int, required=True, help=THRESHOLD_HELP)
-    q.add_argument("--out", type=Path, required=True, help="key-store folder for the shares and public.json")
+    q.add_argument("--out", type=Path, help="with --local (required): key-store folder for the shares and "
+                   "public.json; with --config: folder for public.json")
+    q.add_argument("--parties", help="with --config: the key's parties, roster ids 0..n-1 (default: every party)")
     q.add_argument("--passphrase-file", type=Path, help=f"passphrase file (else ${PASS_ENV}, else a prompt)")
     q.add_argument("--force", action="store_true", help="overwrite existing shares in --out")
     q.set_defaults(func=run_dkg)
 
     q = ks.add_parser("sign", help="FROST(Ed25519, SHA-512) threshold signature; prints key and signature (hex)")
-    common(q)
+    common(q, keys_required=False)
+    nodes_args(q)
     q.add_argument("--signers", required=True, help="comma-separated party ids, at least t+1 (e.g. 0,2)")
     q.add_argument("--message", required=True, help="message bytes in hex")
     q.set_defaults(func=run_sign)
 
     q = ks.add_parser("verify", help="check an Ed25519 signature against the group key (no secrets needed)")
-    q.add_argument("--keys", type=Path, required=True)
+    q.add_argument("--keys", type=Path, help="folder with public.json (or give --group-key)")
+    q.add_argument("--group-key", help="the group public key in hex (32 bytes)")
     q.add_argument("--message", required=True, help="hex")
     q.add_argument("--signature", required=True, help="hex, 64 bytes")
     q.set_defaults(func=run_verify)
 
     q = ks.add_parser("encrypt", help="hybrid ElGamal + AES-GCM encryption to the group key (public operation)")
-    q.add_argument("--keys", type=Path, required=True)
+    q.add_argument("--keys", type=Path, help="folder with public.json (or give --group-key)")
+    q.add_argument("--group-key", help="the group public key in hex (32 bytes)")
     q.add_argument("--message", required=True, help="plaintext in hex")
     q.set_defaults(func=run_encrypt)
 
     q = ks.add_parser("decrypt", help="threshold decryption by t+1 parties, each partial proven correct")
-    common(q)
+    common(q, keys_required=False)
+    nodes_args(q)
     q.add_argument("--decryptors", required=True, help="comma-separated party ids, at least t+1")
     q.add_argument("--ciphertext", required=True, help="ciphertext in hex (from `mpc keys encrypt`)")
     q.set_defaults(func=run_decrypt)
+
+    q = ks.add_parser("cosign", help="have the nodes co-sign a budget-ledger head hash (FROST, any t+1 nodes)",
+                      description=COSIGN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    nodes_args(q, required=True)
+    q.add_argument("--message", required=True, metavar="HEAD_HEX",
+                   help="the ledger head hash in hex, as printed by `mpc budget verify` (16-64 bytes)")
+    q.add_argument("--signers", help="comma-separated party ids, at least t+1 (default: every party)")
+    q.set_defaults(func=run_cosign)
 
     q = ks.add_parser("rotate", help="re-encrypt every key-store entry under a new passphrase")
     common(q)
@@ -86,6 +112,31 @@ def register(sub) -> None:
     q.set_defaults(func=run_import)
 
 
+COSIGN_HELP = """Co-sign a budget-ledger head so that no single host can rewrite the ledger unnoticed.
+
+Procedure:
+  1. On the budget service host: `mpc budget verify --db ledger.db` checks the hash chain and
+     prints "ledger OK: ... head <HEAD>".
+  2. `mpc keys cosign --config client.toml --key-id K --message <HEAD>`: the nodes (any t+1
+     holders of key K, made with `mpc keys dkg --config ... --key-id K`) sign the statement
+       b"mpc-cosign-v1\\n" + {"head":"<head>","key_id":"K","type":"budget-ledger-head"}
+     (canonical JSON: sorted keys, no spaces) with FROST; it prints the statement (hex), the
+     signature and the group key.
+  3. Keep the three values outside the ledger host. Later, anyone checks them with any
+     Ed25519 verifier, e.g. `mpc keys verify --group-key KEY --message STATEMENT --signature SIG`,
+     and checks that `mpc budget verify` still finds HEAD in the chain (a rewritten ledger
+     has a different chain, so its rows no longer lead to the co-signed head).
+"""
+
+
+def nodes_args(q, required: bool = False) -> None:
+    """Options for running through the nodes (`--config client.toml`)."""
+    q.add_argument("--config", type=Path, required=required, help="client TOML file: run through the nodes")
+    q.add_argument("--key-id", help="with --config: the key's id in the nodes' key stores")
+    q.add_argument("--timeout", type=float, default=0.0, help="with --config: per-wait timeout in the job (s)")
+    q.add_argument("--insecure", action="store_true", help="with --config: plain text (local experiments only)")
+
+
 # ------------------------------------------------------------------ helpers
 def read_passphrase(path: Path | None, what: str = "key-store passphrase") -> str:
     from mpc.errors import ParameterError
@@ -105,13 +156,14 @@ def read_passphrase(path: Path | None, what: str = "key-store passphrase") -> st
     return text
 
 
-def _need_local(args) -> int:
+def _through_nodes(args) -> bool:
+    """True for --config (the nodes), False for --keys DIR (parties in this process)."""
     from mpc.errors import ParameterError
 
-    if args.local is None:
-        raise ParameterError("running through the nodes needs the node daemon (mpc.node), which this build "
-                             "does not have yet; use --local N to run the parties in this process")
-    return args.local
+    if (args.config is None) == (args.keys is None):
+        raise ParameterError("give either --config client.toml --key-id K (through the nodes) or --keys DIR "
+                             "(parties in this process)")
+    return args.config is not None
 
 
 def _party_list(text: str) -> list[int]:
@@ -171,12 +223,24 @@ def _load_shares(args, parties: list[int]):
 
 # ------------------------------------------------------------------ actions
 def run_dkg(args) -> int:
+    from mpc.errors import ParameterError
     from mpc.keystore import KeyStore
+
+    if args.config is not None:
+        if args.local is not None:
+            raise ParameterError("give either --config (through the nodes) or --local N, not both")
+        from mpc.cli.keys_nodes import dkg_nodes
+
+        return dkg_nodes(args)
+    if args.out is None:
+        raise ParameterError("dkg --local N needs --out DIR (the key-store folder for the shares)")
     from mpc.threshold.dkg import dkg
     from mpc.threshold.keys import check_threshold
     from mpc.threshold.local import run_parties
 
-    n = _need_local(args)
+    if args.local is None:
+        raise ParameterError("give --config client.toml --key-id K (through the nodes) or --local N")
+    n = args.local
     check_threshold(n, args.threshold)
     pw = read_passphrase(args.passphrase_file)
     results = run_parties(n, lambda c: dkg(c, args.threshold), job="keys-dkg")
@@ -193,6 +257,10 @@ def run_dkg(args) -> int:
 
 
 def run_sign(args) -> int:
+    if _through_nodes(args):
+        from mpc.cli.keys_nodes import sign_nodes
+
+        return sign_nodes(args)
     from mpc.threshold.local import run_parties
     from mpc.threshold.signing import frost_sign
 
@@ -205,11 +273,28 @@ def run_sign(args) -> int:
     return 0
 
 
+def run_cosign(args) -> int:
+    from mpc.cli.keys_nodes import cosign_nodes
+
+    return cosign_nodes(args)
+
+
+def _group_key(args) -> bytes:
+    """The group key from --group-key HEX or from --keys DIR/public.json."""
+    from mpc.crypto import group as G
+    from mpc.errors import ParameterError
+
+    if (args.keys is None) == (args.group_key is None):
+        raise ParameterError("give either --keys DIR (with public.json) or --group-key HEX")
+    if args.group_key is not None:
+        return G.decode_point(_hex(args.group_key, "--group-key"), "--group-key")
+    return _public(args.keys).group_key
+
+
 def run_verify(args) -> int:
     from mpc.threshold import frost
 
-    pub = _public(args.keys)
-    ok = frost.verify_signature(pub.group_key, _hex(args.message, "--message"), _hex(args.signature, "--signature"))
+    ok = frost.verify_signature(_group_key(args), _hex(args.message, "--message"), _hex(args.signature, "--signature"))
     print("valid" if ok else "INVALID")
     return 0 if ok else 1
 
@@ -217,12 +302,15 @@ def run_verify(args) -> int:
 def run_encrypt(args) -> int:
     from mpc.threshold import elgamal
 
-    pub = _public(args.keys)
-    print(elgamal.encrypt(pub.group_key, _hex(args.message, "--message")).hex())
+    print(elgamal.encrypt(_group_key(args), _hex(args.message, "--message")).hex())
     return 0
 
 
 def run_decrypt(args) -> int:
+    if _through_nodes(args):
+        from mpc.cli.keys_nodes import decrypt_nodes
+
+        return decrypt_nodes(args)
     from mpc.threshold import elgamal
     from mpc.threshold.local import run_parties
 

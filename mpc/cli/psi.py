@@ -1,5 +1,8 @@
 """`mpc psi`: private set intersection of two parties' key columns (ECDH over Ed25519).
 
+Through the nodes: `mpc psi --config client.toml --parties 0,1 --datasets patients --key pid`
+runs the registered `psi` protocol between two nodes, each on the key column of its own
+dataset (`--datasets A,B` when the names differ); every node must allow `psi` on it.
 With `--local 2` both parties run in this process from two CSV files (for trying it out).
 The receiver (`--receiver`, default party 0) learns the intersection members (or only its
 size with `--output size`); the other party learns the receiver's set size, and the
@@ -19,12 +22,19 @@ def register(sub) -> None:
     p = sub.add_parser("psi", help="private set intersection (size, members, or secret-shared joined columns)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--local", type=int, metavar="N", help="run both parties in this process (N must be 2)")
-    p.add_argument("--a", type=Path, required=True, help="party 0's CSV file (with a header row)")
-    p.add_argument("--b", type=Path, required=True, help="party 1's CSV file (with a header row)")
-    p.add_argument("--key", default=None, help="key column name (default: the first column)")
+    p.add_argument("--config", type=Path, help="client TOML file: run between two nodes")
+    p.add_argument("--parties", default="0,1", help="with --config: the two nodes (default 0,1)")
+    p.add_argument("--datasets", help="with --config: the dataset name at both nodes, or A,B (one per party)")
+    p.add_argument("--timeout", type=float, default=0.0, help="with --config: per-wait timeout in the job (s)")
+    p.add_argument("--insecure", action="store_true", help="with --config: plain text (local experiments only)")
+    p.add_argument("--a", type=Path, help="--local: party 0's CSV file (with a header row)")
+    p.add_argument("--b", type=Path, help="--local: party 1's CSV file (with a header row)")
+    p.add_argument("--key", default=None, help="key column name (--local default: the first column; required "
+                   "with --config)")
     p.add_argument("--output", choices=("members", "size"), default="members",
                    help="what the receiver learns (default members)")
-    p.add_argument("--receiver", type=int, choices=(0, 1), default=0, help="the designated party (default 0)")
+    p.add_argument("--receiver", type=int, default=None,
+                   help="the designated party (default the first: 0 with --local, the first of --parties)")
     p.add_argument("--size-to-sender", action="store_true", help="also tell the other party the intersection size")
     p.add_argument("--payload-a", default="", help="comma-separated columns of --a to share for the joined rows")
     p.add_argument("--payload-b", default="", help="comma-separated columns of --b to share for the joined rows")
@@ -81,11 +91,17 @@ def run(args) -> int:
     from mpc.psi import psi
     from mpc.threshold.local import run_parties
 
-    if args.local is None:
-        raise ParameterError("running through the nodes needs the node daemon (mpc.node), which this build "
-                             "does not have yet; use --local 2 to run both parties in this process")
+    if (args.local is None) == (args.config is None):
+        raise ParameterError("give --config client.toml (between two nodes) or --local 2 (both parties here)")
+    if args.config is not None:
+        return run_nodes(args)
     if args.local != 2:
         raise ParameterError(f"PSI runs between 2 parties: use --local 2, not --local {args.local}")
+    if args.a is None or args.b is None:
+        raise ParameterError("--local 2 needs --a and --b (the two parties' CSV files)")
+    args.receiver = 0 if args.receiver is None else args.receiver
+    if args.receiver not in (0, 1):
+        raise ParameterError(f"--receiver must be 0 or 1 with --local 2, got {args.receiver}")
     cols = [[c for c in spec.split(",") if c] for spec in (args.payload_a, args.payload_b)]
     shared = any(cols)
     inputs = []
@@ -113,4 +129,36 @@ def run(args) -> int:
     elif r.members is not None:
         for m in r.members:
             print(m.decode(errors="replace"))
+    return 0
+
+
+def run_nodes(args) -> int:
+    """PSI between two nodes; prints what each party is entitled to."""
+    from mpc.cli.keys import _party_list
+    from mpc.client import Client
+    from mpc.errors import ParameterError
+
+    parties = _party_list(args.parties)
+    if len(parties) != 2:
+        raise ParameterError(f"PSI runs between 2 parties: --parties {args.parties!r}")
+    names = [d for d in (args.datasets or "").split(",") if d]
+    if len(names) not in (1, 2) or not args.key:
+        raise ParameterError("--config needs --key COLUMN and --datasets NAME (or NAME_A,NAME_B)")
+    if args.payload_a or args.payload_b or args.out is not None:
+        raise ParameterError("payload shares and --out run with --local 2 only for now (the shares would have to "
+                             "stay at the nodes for the next job)")
+    inputs = {p: names[min(i, len(names) - 1)] for i, p in enumerate(parties)}
+    receiver = parties[0] if args.receiver is None else args.receiver
+    params = {"key": args.key, "output": args.output, "size_to_sender": args.size_to_sender, "receiver": receiver}
+    with Client.from_config(args.config, insecure=args.insecure) as client:
+        out = client.run("psi", inputs, params, parties=parties, timeout_s=args.timeout, node=parties[0])
+    for p in parties:
+        r = out.outputs.get(p) or {}
+        sizes = r.get("set_sizes", [])
+        line = f"party {p}{' (receiver)' if p == receiver else ''}: set sizes {sizes}"
+        if "size" in r:
+            line += f", intersection size {r['size']}"
+        print(line)
+    for m in (out.outputs.get(receiver) or {}).get("members") or []:
+        print(m)
     return 0

@@ -147,8 +147,8 @@ async def _load_everywhere(ctx: JobContext, key_id: str, use: str) -> tuple[Comm
         try:
             share = await asyncio.to_thread(store.load, key_id)
             status = {"group_key": share.group_key.hex(), "n": share.n, "threshold": share.threshold}
-        except MPCError as exc:
-            status["error"] = f"party {me}: {exc}"
+        except MPCError as exc:  # the store's errors name this party
+            status["error"] = str(exc)
     statuses = await announce(comm, status)
     require_ready(comm, statuses, f"{use} with key {key_id!r}")
     ref = statuses[min(statuses)]

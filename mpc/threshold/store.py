@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from mpc.crypto import group as G
-from mpc.errors import KeyStoreCorrupt, ParameterError
+from mpc.errors import KeyStoreCorrupt, MPCError, ParameterError
 from mpc.keystore import KeyStore
 from mpc.threshold.keys import KeyShare
 
@@ -59,13 +59,15 @@ class ShareStore:
         """This party's share of key `key_id` (decrypted, authenticated and checked)."""
         check_key_id(key_id)
         if key_id not in self.store:
-            raise ParameterError(f"party {self.party} holds no key {key_id!r} (its key store {self.folder} has "
-                                 f"{self.store.names() or 'no entries'}); run `mpc keys dkg` for it, with this "
-                                 "party among the parties")
-        kind = self.store.kind(key_id)
-        if kind != KIND:
-            raise ParameterError(f"party {self.party}: key-store entry {key_id!r} is a {kind!r}, not a threshold key share")
-        share = KeyShare.from_bytes(self.store.get(key_id, self._passphrase))
+            raise ParameterError(f"party {self.party} holds no key {key_id!r} in its key store; the key's "
+                                 "parties are those of its `mpc keys dkg`")
+        try:
+            kind = self.store.kind(key_id)
+            if kind != KIND:
+                raise ParameterError(f"key-store entry {key_id!r} is a {kind!r}, not a threshold key share")
+            share = KeyShare.from_bytes(self.store.get(key_id, self._passphrase))
+        except MPCError as exc:
+            raise type(exc)(f"party {self.party}: {exc}") from None
         if share.party != self.party:
             raise KeyStoreCorrupt(f"party {self.party}: key-store entry {key_id!r} holds party {share.party}'s share "
                                   "(a file was copied from another node)")

@@ -112,8 +112,14 @@ CASES = {
 }
 
 
+# Protocols whose integration cases need nodes with key stores: they live in their own files.
+ELSEWHERE = {"dkg": "test_node_keys.py", "frost_sign": "test_node_keys.py", "threshold_decrypt": "test_node_keys.py",
+             "cosign_head": "test_node_keys.py"}
+
+
 def test_every_registered_protocol_has_a_case():
-    assert REGISTERED <= set(CASES), f"registered protocols without an integration case: {REGISTERED - set(CASES)}"
+    missing = REGISTERED - set(CASES) - set(ELSEWHERE)
+    assert not missing, f"registered protocols without an integration case: {missing}"
 
 
 @pytest.fixture(scope="module")
