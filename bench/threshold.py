@@ -123,6 +123,30 @@ def bench_psi(items: int, repeats: int) -> dict:
                   cpu_items_per_s=items / cpu if cpu > 0 else None, target_items_per_s=10_000)
 
 
+def bench_psi_ops(items: int, repeats: int) -> list[dict]:
+    """Per-item cost of PSI's libsodium calls (one thread): where a party's time goes."""
+    from mpc.crypto import group as G
+
+    data = [os.urandom(12) for _ in range(items)]
+    edwards = G.hash_many(data, b"bench")
+    points = G.hash_many_montgomery(data, b"bench")
+    k = G.x25519_scalar()
+    ops = [("psi_op_from_uniform", "crypto_core_ed25519_from_uniform (SHA-512 + Elligator 2)",
+            lambda: G.hash_many(data, b"bench")),
+           ("psi_op_hash_montgomery", "from_uniform + crypto_sign_ed25519_pk_to_curve25519 (subgroup check)",
+            lambda: G.hash_many_montgomery(data, b"bench")),
+           ("psi_op_ed25519_mul", "crypto_scalarmult_ed25519_noclamp (checks the input point)",
+            lambda: G.mul_many(G.random_scalar(), edwards)),
+           ("psi_op_x25519", "crypto_scalarmult (X25519 ladder, no subgroup check)",
+            lambda: G.x25519_many(k, points))]
+    out = []
+    for op, what, fn in ops:
+        sec = median_time(fn, repeats)
+        out.append(record(AREA, op, "ours", protocol=what, parties=1, n=items, seconds=sec, bytes_per_party=None,
+                          rounds=None, repeats=repeats, transport="none", us_per_item=1e6 * sec / items))
+    return out
+
+
 def bench_unlock(repeats: int) -> dict:
     from mpc.keystore import KeyStore
 
@@ -142,8 +166,14 @@ def main(argv=None) -> int:
     records.append(bench_decrypt(3, reps))
     for items in ((1_000,) if args.quick else (10_000, 100_000)):
         records.append(bench_psi(items, 1 if items >= 100_000 else reps))
+    records += bench_psi_ops(1_000 if args.quick else 10_000, reps)
     records.append(bench_unlock(reps))
     print_table(records)
+    us = {r["op"]: r["us_per_item"] for r in records if r["op"].startswith("psi_op_")}
+    per_item = us["psi_op_hash_montgomery"] + 2 * us["psi_op_x25519"]
+    print(f"psi per item and party: hash {us['psi_op_hash_montgomery']:.1f} us (of which the Edwards->Montgomery "
+          f"map {us['psi_op_hash_montgomery'] - us['psi_op_from_uniform']:.1f} us) + 2 x X25519 "
+          f"{2 * us['psi_op_x25519']:.1f} us = {per_item:.1f} us -> at most {1e6 / per_item:.0f} items/s per core")
     for r in records:
         if r["op"] == "psi":
             print(f"psi n={r['n']}: {r['ops_per_s']:.0f} items/s per party (wall), "

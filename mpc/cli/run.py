@@ -58,10 +58,15 @@ def run(args) -> int:
         out = client.run(args.protocol, inputs, params, output_to=args.output_to, parties=args.parties,
                          timeout_s=args.timeout, node=args.node, progress=progress_bar())
     if args.json:
-        print(json.dumps({"job_id": out.job_id, "result": plain(out.result), "report": out.report}, indent=1))
+        print(json.dumps({"job_id": out.job_id, "result": plain(out.result), "report": out.report,
+                          "cosignature": out.cosignature}, indent=1))
         return 0
     print(f"job {out.job_id}  spec hash {out.spec_hash[:16]}...")
     print(f"result: {out.result}")
+    if out.cosignature is not None:  # checked by the client (mpc.threshold.cosign.check_job_cosignature)
+        c = out.cosignature
+        print(f"co-signed by parties {c['signers']} with key {c['key_id']} ({c['group_public_key']}):")
+        print(f"  statement {c['message']}\n  signature {c['signature']}")
     for party, r in sorted(out.report.items()):
         print(f"  party {party}: {r['state']:<6} {r['seconds']:.3f} s  sent {r['bytes_sent']} B  "
               f"received {r['bytes_received']} B  rounds {r['rounds']}")
