@@ -16,8 +16,8 @@ and direction, since the sender's state keeps a counter.
 References: Y. Ishai, J. Kilian, K. Nissim, E. Petrank, "Extending Oblivious Transfers
 Efficiently", CRYPTO 2003, Section 3 (Fig. 1); Guo, Katz, Wang, Yu, IEEE S&P 2020, Section 7.
 
-Cost: setup 1 round (base OT, 4 KiB each way). `extend(n)`: 1 message receiver -> sender of
-16 B per OT (the u matrix, n rounded up to a multiple of 128); chosen-message OT adds 1 message
+Cost: setup 1 round (base OT, 4 KiB each way). `extend(n)`: receiver -> sender 16 B per OT (the
+u matrix, n rounded up to a multiple of 128, in messages of at most 2^16 OTs); chosen-message OT adds 1 message
 sender -> receiver of 32 B per OT. Native: 2 AES-CTR streams per column and one 128 x n bit
 transpose per side.
 """
@@ -37,6 +37,7 @@ from mpc.ot import base
 
 KAPPA = 128
 BLOCK = 16
+PIECE = 1 << 16  # OTs per u message (1 MiB), so no message outgrows a transport's limit
 DOMAIN_OT = 2
 # Fixed public key of the hash's permutation (the fixed-key-AES model of GKWY20).
 HASH_KEY = hashlib.sha256(b"mpc.ot.iknp: fixed AES key of the TCCR hash, v1").digest()[:16]
@@ -74,11 +75,13 @@ class IknpSender:
             raise ParameterError("IknpSender.extend before setup()")
         if n <= 0:
             raise ParameterError(f"number of OTs must be positive, got {n}")
-        m = _round(n)
-        u = await self.comm.recv(self.peer, self.comm.tag("iknp-u"), nbytes=BLOCK * m)
-        q = np.empty((m, BLOCK), dtype=np.uint8)
-        _call(_native.iknp_sender_extend, self._keys, self.s, np.frombuffer(u, dtype=np.uint8), m, self._ctr, q)
-        self._ctr += m // KAPPA
+        q = np.empty((_round(n), BLOCK), dtype=np.uint8)
+        for start in range(0, n, PIECE):
+            m = _round(min(PIECE, n - start))
+            u = await self.comm.recv(self.peer, self.comm.tag("iknp-u"), nbytes=BLOCK * m)
+            _call(_native.iknp_sender_extend, self._keys, self.s, np.frombuffer(u, dtype=np.uint8), m, self._ctr,
+                  q[start : start + m])
+            self._ctr += m // KAPPA
         return q[:n]
 
     def pads(self, q: np.ndarray) -> np.ndarray:
@@ -132,14 +135,17 @@ class IknpReceiver:
         n = c.size
         if n == 0 or np.any(c > 1):
             raise ParameterError("OT choices must be a non-empty array of 0/1")
-        m = _round(n)
-        r = np.zeros(m, dtype=np.uint8)
-        r[:n] = c
-        u = np.empty((KAPPA, m // 8), dtype=np.uint8)
-        t = np.empty((m, BLOCK), dtype=np.uint8)
-        _call(_native.iknp_receiver_extend, self._k0, self._k1, np.packbits(r, bitorder="little"), m, self._ctr, u, t)
-        self._ctr += m // KAPPA
-        await self.comm.send(self.peer, self.comm.tag("iknp-u"), u.tobytes())
+        t = np.empty((_round(n), BLOCK), dtype=np.uint8)
+        for start in range(0, n, PIECE):
+            m = _round(min(PIECE, n - start))
+            r = np.zeros(m, dtype=np.uint8)
+            piece = c[start : start + m]
+            r[: piece.size] = piece
+            u = np.empty((KAPPA, m // 8), dtype=np.uint8)
+            _call(_native.iknp_receiver_extend, self._k0, self._k1, np.packbits(r, bitorder="little"), m, self._ctr,
+                  u, t[start : start + m])
+            self._ctr += m // KAPPA
+            await self.comm.send(self.peer, self.comm.tag("iknp-u"), u.tobytes())
         return t[:n]
 
     def pads(self, t: np.ndarray) -> np.ndarray:
