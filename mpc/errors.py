@@ -31,6 +31,10 @@ class FixedPointOverflow(MPCError, OverflowError):
     """A value (or a bound on it) does not fit the fixed-point format's range."""
 
 
+class IntegerOverflow(MPCError, OverflowError):
+    """A secret integer (or a public bound on it) may leave the range the domain represents."""
+
+
 class UnsupportedCPU(MPCError, RuntimeError):
     """A kernel needs an instruction set extension this CPU lacks."""
 

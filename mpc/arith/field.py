@@ -17,6 +17,12 @@ P = (1 << 61) - 1
 _P64 = np.uint64(P)
 
 
+def _c(a) -> np.ndarray:
+    """A C-contiguous uint64 array (0-d arrays stay 0-d, unlike np.ascontiguousarray)."""
+    a = np.asarray(a, dtype=np.uint64)
+    return a if a.flags.c_contiguous else a.copy(order="C")
+
+
 def _prep(a, b):
     a = np.asarray(a, dtype=np.uint64)
     b = np.asarray(b, dtype=np.uint64)
@@ -25,7 +31,7 @@ def _prep(a, b):
             a, b = np.broadcast_arrays(a, b)
         except ValueError:
             raise ShapeError(f"shapes {a.shape} and {b.shape} do not broadcast") from None
-    return np.ascontiguousarray(a), np.ascontiguousarray(b)
+    return _c(a), _c(b)
 
 
 class Field61(Domain):
@@ -52,7 +58,7 @@ class Field61(Domain):
         return out
 
     def neg(self, a):
-        a = np.ascontiguousarray(a, dtype=np.uint64)
+        a = _c(a)
         out = np.empty_like(a)
         _native.gf61_neg(a, out)
         return out
@@ -71,14 +77,14 @@ class Field61(Domain):
 
     def scale(self, a, c: int):
         """a * c for a public integer c."""
-        a = np.ascontiguousarray(a, dtype=np.uint64)
+        a = _c(a)
         out = np.empty_like(a)
         _native.gf61_scale(a, int(c) % P, out)
         return out
 
     def lincomb(self, coeffs, arrays):
         """sum_k coeffs[k] * arrays[k] (public integer coefficients, equal-shape arrays)."""
-        arrays = [np.ascontiguousarray(x, dtype=np.uint64) for x in arrays]
+        arrays = [_c(x) for x in arrays]
         if not arrays:
             raise ShapeError("lincomb of no arrays")
         shape = arrays[0].shape
@@ -97,7 +103,7 @@ class Field61(Domain):
         if a2.ndim != 2 or b2.ndim != 2 or a2.shape[1] != b2.shape[0]:
             raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} do not chain")
         out = np.empty((a2.shape[0], b2.shape[1]), dtype=np.uint64)
-        _native.gf61_matmul(np.ascontiguousarray(a2), np.ascontiguousarray(b2), out)
+        _native.gf61_matmul(_c(a2), _c(b2), out)
         if a.ndim == 1 and b.ndim == 1:
             return out.reshape(())
         if a.ndim == 1:
@@ -121,14 +127,14 @@ class Field61(Domain):
 
     def reduce(self, a):
         """Any uint64 values mod p."""
-        a = np.ascontiguousarray(a, dtype=np.uint64)
+        a = _c(a)
         out = np.empty_like(a)
         _native.gf61_reduce(a, out)
         return out
 
     def inv(self, a):
         """Elementwise inverse (batch inversion); ZeroDivisionError names the first zero."""
-        a = np.ascontiguousarray(a, dtype=np.uint64)
+        a = _c(a)
         out = np.empty_like(a)
         bad = _native.gf61_inv(a.reshape(-1), out.reshape(-1))
         if bad >= 0:

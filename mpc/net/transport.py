@@ -53,6 +53,11 @@ class TransportStats:
             "rounds": self.rounds,
         }
 
+    def checkpoint(self) -> dict:
+        """A snapshot that also starts a new round: use it to measure one operation's cost."""
+        self._sending = False
+        return self.snapshot()
+
     def since(self, before: dict) -> dict:
         """Counter differences since an earlier `snapshot()`."""
         now = self.snapshot()

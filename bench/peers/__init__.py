@@ -1,0 +1,1 @@
+"""Peer systems run beside ours in the benches (each in its own process when it needs one)."""

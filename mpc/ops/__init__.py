@@ -1,0 +1,1 @@
+"""Arithmetic over shares with communication: opening, truncation, Shamir products, comparison."""

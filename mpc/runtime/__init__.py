@@ -1,0 +1,7 @@
+"""The SPMD runtime: a `Session` per party, secure array types, and `run_local`."""
+
+from mpc.runtime.local import run_local
+from mpc.runtime.sectypes import AdditiveArray, SecretArray, ShamirArray
+from mpc.runtime.session import Session
+
+__all__ = ["AdditiveArray", "SecretArray", "Session", "ShamirArray", "run_local"]
