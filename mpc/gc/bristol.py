@@ -305,8 +305,7 @@ def parse(text: str, name: str = "<circuit>") -> Circuit:
 def _validate_wiring(circ: Circuit) -> None:
     """Each wire written once, gates in topological order (vectorised)."""
     n_in, nw, name = circ.n_inputs, circ.n_wires, circ.name
-    writer = np.full(nw, -2, dtype=np.int64)  # -2 never written, -1 an input, g written by gate g
-    writer[:n_in] = -1
+    writer = np.full(nw, -1, dtype=np.int64)  # -1 an input, g: written by gate g
     gidx = np.arange(circ.n_gates, dtype=np.int64)
     if circ.n_gates:
         if n_in:
@@ -321,9 +320,8 @@ def _validate_wiring(circ: Circuit) -> None:
             g = int(max(order[dup[0]], order[dup[0] + 1]))
             raise BristolFormatError(f"wire {int(circ.c[g])} is written a second time", int(circ.lines[g]), name)
         writer[circ.c] = gidx
-    unwritten = np.flatnonzero(writer == -2)
-    if unwritten.size:
-        raise BristolFormatError(f"wire {int(unwritten[0])} is never written", None, name)
+    # No wire is left unwritten: parse() checked that inputs plus gate outputs count exactly
+    # n_wires, and above that no wire is written twice.
     for col, label in ((circ.a, "first"), (circ.b, "second")):
         reads = col >= 0
         if circ.op.size:

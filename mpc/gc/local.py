@@ -11,6 +11,8 @@ import asyncio
 import threading
 from dataclasses import dataclass
 
+import numpy as np
+
 from mpc.gc.bristol import Circuit
 from mpc.gc.yao import EVALUATOR, Evaluator, Garbler
 from mpc.net.comm import Comm
@@ -38,6 +40,9 @@ class LocalPair:
     def run(self, circuit: Circuit, garbler_inputs, evaluator_inputs, *, n: int | None = None, owners=None,
             output_to=(EVALUATOR,), threads: bool = False) -> PairResult:
         """One 2PC run of N instances; both parties' results and traffic counters."""
+        if n is None:  # the instance count from whichever party supplies inputs
+            arrs = [np.asarray(x) for x in list(garbler_inputs) + list(evaluator_inputs)]
+            n = arrs[0].shape[0] if arrs and arrs[0].ndim == 2 else 1
         before = [self.net.endpoint(i).stats.snapshot() for i in range(2)]
         g = self.garbler.run(circuit, garbler_inputs, n=n, owners=owners, output_to=output_to)
         e = self.evaluator.run(circuit, evaluator_inputs, n=n, owners=owners, output_to=output_to)

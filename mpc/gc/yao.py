@@ -152,9 +152,10 @@ class Garbler:
         Returns the output values ((N, v) bit arrays) if the garbler is in `output_to`."""
         lay = Layout.make(circuit, owners, output_to)
         count, gbits = _bits(inputs, lay.widths_of(GARBLER), "garbler")
-        n = count if n is None else n
-        if n <= 0 or (lay.widths_of(GARBLER) and count != n):
-            raise ParameterError(f"instance count {n} does not match the garbler's inputs ({count})")
+        n = (count or None) if n is None else n
+        if n is None or n <= 0 or (lay.widths_of(GARBLER) and count != n):
+            raise ParameterError(f"instance count {n} does not match the garbler's inputs ({count} instances); "
+                                 "pass n= when this party supplies no input")
         if not lay.widths_of(GARBLER):
             gbits = np.zeros((n, 0), dtype=np.uint8)
         comm, peer, c = self.comm, self.peer, circuit
@@ -210,9 +211,10 @@ class Evaluator:
         ((N, v) bit arrays) if the evaluator is in `output_to`."""
         lay = Layout.make(circuit, owners, output_to)
         count, ebits = _bits(inputs, lay.widths_of(EVALUATOR), "evaluator")
-        n = count if n is None else n
-        if n <= 0 or (lay.widths_of(EVALUATOR) and count != n):
-            raise ParameterError(f"instance count {n} does not match the evaluator's inputs ({count})")
+        n = (count or None) if n is None else n
+        if n is None or n <= 0 or (lay.widths_of(EVALUATOR) and count != n):
+            raise ParameterError(f"instance count {n} does not match the evaluator's inputs ({count} instances); "
+                                 "pass n= when this party supplies no input")
         if not lay.widths_of(EVALUATOR):
             ebits = np.zeros((n, 0), dtype=np.uint8)
         comm, peer, c = self.comm, self.peer, circuit
