@@ -200,7 +200,7 @@ def int_to_hex(value: int, width: int) -> str:
 def _ints(tokens, lineno: int, source: str, what: str) -> list[int]:
     out = []
     for t in tokens:
-        if not t.isdigit() or len(t) > 12:  # only plain non-negative decimals of sane length
+        if not (t.isascii() and t.isdigit()) or len(t) > 12:  # plain ASCII decimals of sane length
             raise BristolFormatError(f"{what}: {t!r} is not a non-negative integer", lineno, source)
         out.append(int(t))
     return out
