@@ -51,9 +51,19 @@ class LocalPair:
         else:
             async def both():
                 return await asyncio.gather(g, e)
-            gres, eres = asyncio.run(both())
+            gres, eres = _run(both())
         stats = {role: self.net.endpoint(i).stats.since(before[i]) for i, role in enumerate(("garbler", "evaluator"))}
         return PairResult(gres, eres, stats)
+
+
+def _run(coro):
+    """Run a coroutine on a fresh event loop (cheaper than asyncio.run, which installs signal
+    handlers and, on Python 3.11, formats the main task's repr when it checks them)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()
 
 
 def _in_threads(*coros):
@@ -62,7 +72,7 @@ def _in_threads(*coros):
 
     def work(i, coro):
         try:
-            results[i] = asyncio.run(coro)
+            results[i] = _run(coro)
         except BaseException as exc:  # re-raised in the caller below
             errors[i] = exc
 

@@ -1,0 +1,139 @@
+"""Garbled circuits and OT: garbling / evaluation throughput, IKNP, and AES-128 Yao 2PC wall time.
+
+Records (bench/results/gc.json):
+  garble, evaluate     AND gates/s of one native call on one core (batches of AES-128 instances),
+                       with bytes_per_and (the garbled table size per AND gate)
+  iknp_cot             correlated OTs/s, native kernels alone ("none") and the whole extension
+                       over the in-process transport ("local"), for 1e6 and 1e7 OTs
+  aes128_2pc           wall time of a full Yao run (garble, OT, evaluate, decode) for 1 AES-128 and
+                       for 1,000 batched, over the local transport (one loop, and one thread per party)
+The gRPC transport is not on this branch yet, so no "grpc" records are produced.
+
+Run: python -m bench.gc [--quick]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+import numpy as np
+
+from bench.common import arg_parser, median_time, print_table, record, write
+
+AREA = "gc"
+
+
+def _garble_eval(c, n, repeats):
+    from mpc.crypto.prg import PRG
+    from mpc.gc import kernel as K
+
+    prg = PRG()
+    key, delta = os.urandom(16), K.new_delta(prg)
+    in0 = K.input_labels(n, c.n_inputs, prg)
+    g = K.garble(c, key, delta, in0, prg)
+    act = K.select(in0, np.zeros((n, c.n_inputs), np.uint8), delta)
+    t_g = median_time(lambda: K.garble(c, key, delta, in0, prg), repeats)
+    t_e = median_time(lambda: K.evaluate(c, key, act, g.tables, g.const_mat), repeats)
+    ands = c.n_and * n
+    common = dict(protocol="half-gates", parties=1, n=ands, repeats=repeats, transport="none",
+                  bytes_per_and=g.tables.nbytes / ands, circuit=c.name, instances=n)
+    return [record(AREA, "garble", "ours", seconds=t_g, bytes_per_party=float(g.tables.nbytes), rounds=0, **common),
+            record(AREA, "evaluate", "ours", seconds=t_e, bytes_per_party=0.0, rounds=0, **common)]
+
+
+def _iknp(n, repeats):
+    from mpc import _native
+    from mpc.net import Comm, LocalNetwork
+    from mpc.ot.iknp import IknpReceiver, IknpSender
+
+    m = -(-n // 128) * 128
+    k0, k1, ks = (np.frombuffer(os.urandom(2048), np.uint8) for _ in range(3))
+    s = os.urandom(16)
+    r = np.frombuffer(os.urandom(m // 8), np.uint8)
+    u = np.empty((128, m // 8), np.uint8)
+    t = np.empty((m, 16), np.uint8)
+    q = np.empty((m, 16), np.uint8)
+
+    def native():
+        _native.iknp_receiver_extend(k0, k1, r, m, 0, u, t)
+        _native.iknp_sender_extend(ks, s, u, m, 0, q)
+
+    t_native = median_time(native, repeats)
+    net = LocalNetwork(2)
+    snd = IknpSender(Comm(net.endpoint(0), job="bench"), 1)
+    rcv = IknpReceiver(Comm(net.endpoint(1), job="bench"), 0)
+    choices = np.frombuffer(os.urandom(n), np.uint8) & 1
+
+    async def setup():
+        await asyncio.gather(snd.setup(), rcv.setup())
+
+    asyncio.run(setup())
+
+    def protocol():
+        async def both():
+            await asyncio.gather(snd.extend(n), rcv.extend(choices))
+        asyncio.run(both())
+
+    t_proto = median_time(protocol, repeats)
+    common = dict(op="iknp_cot", system="ours", protocol="IKNP (semi-honest)", parties=2, n=n, repeats=repeats,
+                  rounds=1)
+    return [record(AREA, seconds=t_native, bytes_per_party=16.0 * m, transport="none", **common),
+            record(AREA, seconds=t_proto, bytes_per_party=16.0 * m, transport="local", **common)]
+
+
+def _aes_2pc(n, repeats, threads):
+    from mpc.gc import bristol as B
+    from mpc.gc.local import LocalPair
+
+    c = B.load("aes_128")
+    rng = np.random.default_rng(1)
+    key = rng.integers(0, 2, (n, 128), dtype=np.uint8)
+    pt = rng.integers(0, 2, (n, 128), dtype=np.uint8)
+    pair = LocalPair(job="bench-aes")
+    first = time.perf_counter()
+    res = pair.run(c, [key], [pt], threads=threads)  # includes the one-time base OTs
+    first = time.perf_counter() - first
+    assert np.array_equal(res.evaluator[0], c.evaluate([key, pt])[0])
+    stats = {}
+
+    def run():
+        stats.update(pair.run(c, [key], [pt], threads=threads).stats)
+
+    sec = median_time(run, repeats, warmup=0)
+    mode = "threads" if threads else "one loop"
+    return record(AREA, "aes128_2pc", "ours", protocol=f"yao half-gates + IKNP ({mode})", parties=2, n=n,
+                  seconds=sec, bytes_per_party=float(stats["garbler"]["bytes_sent"]),
+                  rounds=stats["garbler"]["rounds"] + stats["evaluator"]["rounds"], repeats=repeats,
+                  transport="local", ms_per_block=1e3 * sec / n, first_run_with_base_ot_s=first)
+
+
+def main(argv=None) -> None:
+    args = arg_parser(AREA, __doc__.splitlines()[0]).parse_args(argv)
+    from mpc.gc import bristol as B
+    from mpc.gc.kernel import require_aes
+
+    require_aes()
+    quick = args.quick
+    reps = args.repeats or (3 if quick else 7)
+    aes = B.load("aes_128")
+    records = []
+    records += _garble_eval(aes, 16 if quick else 256, reps)
+    for n in ((10**5,) if quick else (10**6, 10**7)):
+        records += _iknp(n, reps if n < 10**7 else max(3, reps // 2))
+    for n in ((1, 50) if quick else (1, 1000)):
+        for threads in (False, True):
+            records.append(_aes_2pc(n, reps if n == 1 else max(3, reps // 2), threads))
+    print_table(records)
+    for r in records:
+        if r["op"] == "aes128_2pc":
+            print(f"aes128_2pc n={r['n']} {r['protocol']}: {r['ms_per_block']:.3f} ms per block "
+                  f"(first run with base OTs {1e3 * r['first_run_with_base_ot_s']:.1f} ms)")
+        if r["op"] == "garble":
+            print(f"garbling: {r['ops_per_s'] / 1e6:.1f} M AND/s, {r['bytes_per_and']:.0f} bytes per AND")
+    print(f"wrote {write(AREA, records, args.out)}")
+
+
+if __name__ == "__main__":
+    main()
