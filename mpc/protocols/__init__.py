@@ -10,7 +10,7 @@ import importlib
 from mpc.protocols.registry import JobContext, Protocol, Registry, ReleaseSpec
 
 # Modules whose PROTOCOLS lists make up the built-in catalogue.
-BUILTIN_MODULES: list[str] = []
+BUILTIN_MODULES: list[str] = ["mpc.protocols.gc_eval"]
 
 
 def default_registry() -> Registry:
