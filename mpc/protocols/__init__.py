@@ -10,7 +10,12 @@ import importlib
 from mpc.protocols.registry import JobContext, Protocol, Registry, ReleaseSpec
 
 # Modules whose PROTOCOLS lists make up the built-in catalogue.
-BUILTIN_MODULES: list[str] = ["mpc.protocols.gc_eval"]
+BUILTIN_MODULES: list[str] = [
+    "mpc.protocols.stats",
+    "mpc.protocols.vertical",
+    "mpc.protocols.regression",
+    "mpc.protocols.gc_eval",
+]
 
 
 def default_registry() -> Registry:

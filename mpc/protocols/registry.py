@@ -63,6 +63,9 @@ class Protocol:
     summary: str
     run: Callable[[JobContext], Awaitable[Any]]
     check_params: Callable[[dict], dict] = field(default=lambda params: dict(params))
+    #: the outputs `run` will release, from the checked parameters (known before the job starts,
+    #: so that the node can check a budget grant covers all of them before touching data)
+    releases: Callable[[dict], list[ReleaseSpec]] = field(default=lambda params: [])
     needs_dealer: bool = True
     min_parties: int = 2
     max_parties: int | None = None

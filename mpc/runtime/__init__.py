@@ -1,7 +1,8 @@
 """The SPMD runtime: a `Session` per party, secure array types, and `run_local`."""
 
 from mpc.runtime.local import run_local
-from mpc.runtime.sectypes import AdditiveArray, SecretArray, ShamirArray
+from mpc.runtime.sectypes import AdditiveArray, SecretArray, ShamirArray, concatenate, zeros_like_public
 from mpc.runtime.session import Session
 
-__all__ = ["AdditiveArray", "SecretArray", "Session", "ShamirArray", "run_local"]
+__all__ = ["AdditiveArray", "SecretArray", "Session", "ShamirArray", "concatenate", "run_local",
+           "zeros_like_public"]

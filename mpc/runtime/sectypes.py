@@ -418,6 +418,28 @@ class AdditiveArray(SecretArray):
         return value, index
 
 
+def concatenate(arrays, axis: int = 0) -> SecretArray:
+    """Join secret arrays of one session, domain and fractional bits along `axis` (local)."""
+    arrays = list(arrays)
+    if not arrays:
+        raise ParameterError("concatenate needs at least one array")
+    first = arrays[0]
+    for a in arrays[1:]:
+        first._check_peer(a)
+        if a.frac != first.frac:
+            raise ParameterError("concatenating arrays with different fractional bits")
+    share = np.concatenate([a.share for a in arrays], axis=axis)
+    bound = max(a.bound for a in arrays)
+    if isinstance(first, ShamirArray):
+        return ShamirArray(first.session, share, first.frac, bound)
+    return AdditiveArray(first.session, first.domain, share, first.frac, bound)
+
+
+def zeros_like_public(session, shape, frac: int, domain: Domain = RING) -> "AdditiveArray":
+    """A secret array of zeros (every share zero): the start of an accumulator."""
+    return AdditiveArray(session, domain, domain.zeros(shape), frac, 0.0)
+
+
 class ShamirArray(SecretArray):
     """Degree-t Shamir shares over GF(2^61−1) (honest majority t < n/2 for products)."""
 
