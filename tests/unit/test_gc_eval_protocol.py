@@ -58,3 +58,15 @@ def test_gc_eval_aes_between_two_sessions():
     r0, r1 = asyncio.run(main())
     assert r1 is None
     assert r0 == {"outputs": [["69c4e0d86a7b0430d8cdb78070b4c55a", "66e94bd4ef8a2c3b884cfa59ca342b2e"]]}
+
+
+@pytest.mark.skipif(_native.active_isa() == "portable", reason="CPU without AES-NI")
+def test_gc_eval_through_the_local_protocol_runner():
+    from mpc.protocols.local import run_protocol_local
+
+    a = np.array([3, 2**64 - 1, 10], dtype=np.uint64)
+    b = np.array([4, 2, 5], dtype=np.uint64)
+    res = run_protocol_local("gc_eval", {0: {"in0": a}, 1: {"in1": b}},
+                             {"circuit": "mult64", "instances": 3}, output_to=(0, 1))
+    expect = [[format(int(x) * int(y) % 2**64, "016x") for x, y in zip(a, b)]]
+    assert res[0] == res[1] == {"outputs": expect}
