@@ -77,8 +77,9 @@ class Garbled:
 
 
 def garble(circuit: Circuit, key: bytes, delta: bytes, in0: np.ndarray, prg: PRG, *, inst_offset: int = 0,
-           wires: bool = False) -> Garbled:
-    """Garble N instances whose input zero-labels are `in0` (N, n_inputs, 16)."""
+           wires: bool = False, tables: np.ndarray | None = None, const_mat: np.ndarray | None = None) -> Garbled:
+    """Garble N instances whose input zero-labels are `in0` (N, n_inputs, 16); `tables` and
+    `const_mat` may be given as (C-contiguous) output buffers, e.g. views of a message."""
     require_aes()
     p = plan(circuit, reuse=not wires)
     in0 = np.ascontiguousarray(in0, dtype=np.uint8)
@@ -87,8 +88,8 @@ def garble(circuit: Circuit, key: bytes, delta: bytes, in0: np.ndarray, prg: PRG
         raise ParameterError(f"input labels have shape {in0.shape}, expected (N, {circuit.n_inputs}, 16)")
     const_rand = prg.fill(np.empty((n, p.n_const, LABEL), dtype=np.uint8))
     g = Garbled(
-        tables=np.empty((n, p.n_and, 2 * LABEL), dtype=np.uint8),
-        const_mat=np.empty((n, p.n_const, LABEL), dtype=np.uint8),
+        tables=np.empty((n, p.n_and, 2 * LABEL), dtype=np.uint8) if tables is None else tables,
+        const_mat=np.empty((n, p.n_const, LABEL), dtype=np.uint8) if const_mat is None else const_mat,
         out0=np.empty((n, circuit.n_outputs, LABEL), dtype=np.uint8),
         wires=np.empty((n, p.n_slots, LABEL), dtype=np.uint8) if wires else None,
     )

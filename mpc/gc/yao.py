@@ -32,8 +32,9 @@ bit if the garbler gets the output). Messages are at most `PIECE` bytes.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -46,7 +47,7 @@ from mpc.ot.iknp import IknpReceiver, IknpSender
 
 GARBLER, EVALUATOR = "garbler", "evaluator"
 PIECE = 1 << 20           # largest message (bytes)
-CHUNK_BYTES = 4 << 20     # garbled material per chunk of instances (pipelining unit)
+CHUNK_BYTES = PIECE       # garbled material per chunk of instances (one message unless one instance is bigger)
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Layout:
     circuit: Circuit
     owners: tuple[str, ...]
     output_to: tuple[str, ...]
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def make(cls, circuit: Circuit, owners=None, output_to=(EVALUATOR,)) -> "Layout":
@@ -71,12 +73,28 @@ class Layout:
         return cls(circuit, owners, outs)
 
     def wires_of(self, role: str) -> np.ndarray:
+        """Input wire indices of the values `role` supplies (cached)."""
+        key = ("wires", role)
+        if key not in self._memo:
+            self._memo[key] = self._wires(role)
+        return self._memo[key]
+
+    def _wires(self, role: str) -> np.ndarray:
         offs = self.circuit.input_offsets()
         parts = [np.arange(o, o + w) for o, w, r in zip(offs, self.circuit.input_widths, self.owners) if r == role]
         return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
 
     def widths_of(self, role: str) -> list[int]:
         return [w for w, r in zip(self.circuit.input_widths, self.owners) if r == role]
+
+    def parts(self, m: int) -> list[tuple[int, ...]]:
+        """Shapes (uint8) of one chunk message for m instances, in order: garbler's active labels,
+        OT-masked label pairs of the evaluator's inputs, constants' labels, decoding table (when the
+        evaluator gets the output), garbled tables."""
+        c, p = self.circuit, kernel.plan(self.circuit)
+        dec = c.n_outputs if EVALUATOR in self.output_to else 0
+        return [(m, self.wires_of(GARBLER).size, 16), (m, self.wires_of(EVALUATOR).size, 2, 16),
+                (m, p.n_const, 16), (m, dec, 16), (m, p.n_and, 32)]
 
     def chunk_sizes(self, n: int) -> list[int]:
         c = self.circuit
@@ -122,12 +140,24 @@ async def send_big(comm: Comm, peer: int, label: str, data) -> None:
 
 
 async def recv_big(comm: Comm, peer: int, label: str, nbytes: int) -> np.ndarray:
-    """Receive exactly `nbytes` sent by `send_big` (anything else aborts the job)."""
+    """Receive exactly `nbytes` sent by `send_big` (anything else aborts the job); read-only."""
+    if nbytes <= PIECE:  # one message: no copy
+        return np.frombuffer(await comm.recv(peer, comm.tag(label), nbytes=nbytes), dtype=np.uint8)
     out = np.empty(nbytes, dtype=np.uint8)
     for off in range(0, max(nbytes, 1), PIECE):
         size = min(PIECE, nbytes - off)
         piece = await comm.recv(peer, comm.tag(label), nbytes=size)
         out[off : off + size] = np.frombuffer(piece, dtype=np.uint8)
+    return out
+
+
+def _carve(buf: np.ndarray, shapes) -> list[np.ndarray]:
+    """Consecutive views of `buf` with the given shapes."""
+    out, pos = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        out.append(buf[pos : pos + size].reshape(shape))
+        pos += size
     return out
 
 
@@ -169,21 +199,23 @@ class Garbler:
         out0_all = np.empty((n, c.n_outputs, 16), dtype=np.uint8) if GARBLER in lay.output_to else None
         dvec = np.frombuffer(delta, dtype=np.uint8)
         i0 = 0
-        for m in lay.chunk_sizes(n):
+        chunks = lay.chunk_sizes(n)
+        whole = np.empty(sum(int(np.prod(sh)) for sh in lay.parts(chunks[0])), dtype=np.uint8)  # reused
+        for m in chunks:
+            shapes = lay.parts(m)
+            buf = whole[: sum(int(np.prod(sh)) for sh in shapes)]
+            glab, y, cmat, dec, tables = _carve(buf, shapes)
             in0 = kernel.input_labels(m, c.n_inputs, self.prg)
-            g = kernel.garble(c, key, delta, in0, self.prg, inst_offset=i0)
-            parts = [kernel.select(in0[:, gw], gbits[i0 : i0 + m], delta)]
+            g = kernel.garble(c, key, delta, in0, self.prg, inst_offset=i0, tables=tables, const_mat=cmat)
+            glab[:] = kernel.select(in0[:, gw], gbits[i0 : i0 + m], delta)
             if ew.size:
                 w0 = in0[:, ew]
-                y = pads[i0 : i0 + m].copy()
-                y[:, :, 0] ^= w0
-                y[:, :, 1] ^= w0 ^ dvec
-                parts.append(y)
-            parts.append(g.const_mat)
+                np.bitwise_xor(pads[i0 : i0 + m, :, 0], w0, out=y[:, :, 0])
+                np.bitwise_xor(pads[i0 : i0 + m, :, 1], w0 ^ dvec, out=y[:, :, 1])
             if send_dec:
-                parts.append(kernel.output_table(key, delta, g.out0, inst_offset=i0))
-            parts.append(g.tables)
-            await send_big(comm, peer, "gc-chunk", b"".join(np.ascontiguousarray(p).tobytes() for p in parts))
+                dec[:] = kernel.output_table(key, delta, g.out0, inst_offset=i0).view(np.uint8).reshape(dec.shape)
+            await send_big(comm, peer, "gc-chunk", buf)
+            await asyncio.sleep(0)  # let an evaluator on the same loop take the chunk while it is in cache
             if out0_all is not None:
                 out0_all[i0 : i0 + m] = g.out0
             i0 += m
@@ -229,20 +261,17 @@ class Evaluator:
         out_labels = np.empty((n, c.n_outputs, 16), dtype=np.uint8) if GARBLER in lay.output_to else None
         i0 = 0
         for m in lay.chunk_sizes(n):
-            sizes = [m * gw.size * 16, m * ew.size * 32, m * p.n_const * 16,
-                     m * c.n_outputs * 16 if get_dec else 0, m * p.n_and * 32]
-            buf = await recv_big(comm, peer, "gc-chunk", sum(sizes))
-            glab, y, cmat, dec, tables = np.split(buf, np.cumsum(sizes)[:-1])
+            shapes = lay.parts(m)
+            buf = await recv_big(comm, peer, "gc-chunk", sum(int(np.prod(sh)) for sh in shapes))
+            glab, y, cmat, dec, tables = _carve(buf, shapes)
             labels = np.empty((m, c.n_inputs, 16), dtype=np.uint8)
-            labels[:, gw] = glab.reshape(m, gw.size, 16)
+            labels[:, gw] = glab
             if ew.size:
-                y = y.reshape(m, ew.size, 2, 16)
-                choice = ebits[i0 : i0 + m].astype(np.intp)
-                picked = np.take_along_axis(y, choice[:, :, None, None], axis=2)[:, :, 0]
-                labels[:, ew] = picked ^ mine[i0 : i0 + m]
+                choice = ebits[i0 : i0 + m, :, None].astype(bool)
+                labels[:, ew] = np.where(choice, y[:, :, 1], y[:, :, 0]) ^ mine[i0 : i0 + m]
             out = kernel.evaluate(c, key, labels, tables, cmat, inst_offset=i0)
             if get_dec:
-                table = dec.view(np.uint64).reshape(m, c.n_outputs, 2)
+                table = np.ascontiguousarray(dec).view(np.uint64).reshape(m, c.n_outputs, 2)
                 bits, bad = kernel.decode(key, out, table, inst_offset=i0)
                 if bad.any():
                     i, j = np.argwhere(bad)[0]
