@@ -149,3 +149,15 @@ def test_cli_run_and_info(capsys):
     assert main(["gc", "run", "adder64", "--garbler-input", "1", "--evaluator-input", "1", "--transport",
                  "grpc"]) == 2
     assert "gRPC" in capsys.readouterr().err
+
+
+def test_messages_over_one_piece_are_split_and_reassembled():
+    from mpc.gc.yao import PIECE
+
+    c = B.load("neg64")
+    n = 1100  # 1100 x 64 output labels x 16 B > PIECE: the labels back to the garbler take two messages
+    assert n * 64 * 16 > PIECE
+    a = _rand(n, 64)
+    res = LocalPair().run(c, [], [a], owners=("e",), output_to=("garbler",))
+    assert np.array_equal(res.garbler[0], c.evaluate([a])[0])
+    assert res.stats["evaluator"]["messages_sent"] >= 3  # u matrix + two pieces of labels
