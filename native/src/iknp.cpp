@@ -3,6 +3,7 @@
 // Reference: Ishai, Kilian, Nissim, Petrank, "Extending Oblivious Transfers Efficiently",
 // CRYPTO 2003, Section 3 (semi-honest protocol).
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -93,29 +94,29 @@ void iknp_receiver_extend(const uint8_t* k0, const uint8_t* k1, const uint8_t* r
                           uint8_t* u, uint8_t* t_rows) {
   if (m % 128) throw std::invalid_argument("IKNP: m must be a multiple of 128");
   const size_t nb = m / 8;
-  std::vector<uint8_t> t(128 * nb);
+  std::unique_ptr<uint8_t[]> t(new uint8_t[128 * nb]);  // filled below: no zeroing pass
   for (size_t i = 0; i < 128; ++i) {
-    uint8_t* ti = t.data() + i * nb;
+    uint8_t* ti = t.get() + i * nb;
     uint8_t* ui = u + i * nb;
     prg_column(k0 + 16 * i, ctr_offset, ti, nb);
     prg_column(k1 + 16 * i, ctr_offset, ui, nb);
     xor_into(ui, ti, nb);
     xor_into(ui, r, nb);
   }
-  bit_transpose_128(t.data(), m, t_rows);
+  bit_transpose_128(t.get(), m, t_rows);
 }
 
 void iknp_sender_extend(const uint8_t* ks, const uint8_t s[16], const uint8_t* u, size_t m, uint64_t ctr_offset,
                         uint8_t* q_rows) {
   if (m % 128) throw std::invalid_argument("IKNP: m must be a multiple of 128");
   const size_t nb = m / 8;
-  std::vector<uint8_t> q(128 * nb);
+  std::unique_ptr<uint8_t[]> q(new uint8_t[128 * nb]);
   for (size_t i = 0; i < 128; ++i) {
-    uint8_t* qi = q.data() + i * nb;
+    uint8_t* qi = q.get() + i * nb;
     prg_column(ks + 16 * i, ctr_offset, qi, nb);
     if ((s[i / 8] >> (i % 8)) & 1) xor_into(qi, u + i * nb, nb);
   }
-  bit_transpose_128(q.data(), m, q_rows);
+  bit_transpose_128(q.get(), m, q_rows);
 }
 
 }  // namespace mpcn
