@@ -1,7 +1,7 @@
 """Garbled circuits and OT: garbling / evaluation throughput, IKNP, and AES-128 Yao 2PC wall time.
 
 Records (bench/results/gc.json):
-  garble, evaluate     AND gates/s of one native call on one core (64 AES-128 instances per call,
+  garble, evaluate     AND gates/s of one native call on one core (16 AES-128 instances per call,
                        buffers allocated once), with bytes_per_and (garbled table bytes per AND)
   iknp_cot             correlated OTs/s, native kernels alone ("none") and the whole extension
                        over the in-process transport ("local"), for 1e6 and 1e7 OTs
@@ -125,7 +125,7 @@ def main(argv=None) -> None:
     reps = args.repeats or (3 if quick else 7)
     aes = B.load("aes_128")
     records = []
-    records += _garble_eval(aes, 16 if quick else 64, reps if quick else 3 * reps)
+    records += _garble_eval(aes, 16, reps if quick else 5 * reps)
     for n in ((10**5,) if quick else (10**6, 10**7)):
         records += _iknp(n, reps if n < 10**7 else max(3, reps // 2))
     for n in ((1, 50) if quick else (1, 1000)):
