@@ -18,20 +18,31 @@ from __future__ import annotations
 
 import numpy as np
 
+from mpc.arith import ring_kernels
 from mpc.arith.domain import Domain
+from mpc.arith.ring import RING
 from mpc.errors import ShapeError
 from mpc.net.comm import Comm
 from mpc.preprocessing.provider import TripleSource, late
 
 
-async def _open_pair(comm: Comm, domain: Domain, d: np.ndarray, e: np.ndarray, label: str):
-    """Open d and e together: one message per peer."""
+async def _open_flat(comm: Comm, domain: Domain | None, flat: np.ndarray, label: str) -> np.ndarray:
+    """Open [d ; e] (one message per peer): the sum (or XOR) of every party's flat array."""
     tag = comm.tag(label)
-    flat = np.concatenate([d.reshape(-1), e.reshape(-1)])
     got = await comm.exchange_arrays(tag, {p: flat for p in comm.others}, comm.others, flat.dtype, flat.shape)
-    total = flat
+    total = flat.copy()
     for p in comm.others:
-        total = domain.add(total, got[p]) if domain is not None else total ^ got[p]
+        if domain is RING:
+            ring_kernels.add_into(total, got[p])
+        elif domain is None:
+            total ^= got[p]
+        else:
+            total = domain.add(total, got[p])
+    return total
+
+
+async def _open_pair(comm: Comm, domain: Domain | None, d: np.ndarray, e: np.ndarray, label: str):
+    total = await _open_flat(comm, domain, np.concatenate([d.reshape(-1), e.reshape(-1)]), label)
     return total[: d.size].reshape(d.shape), total[d.size:].reshape(e.shape)
 
 
@@ -40,6 +51,10 @@ async def mul(comm: Comm, triples: TripleSource, domain: Domain, x: np.ndarray, 
     if x.shape != y.shape:
         raise ShapeError(f"elementwise product of shapes {x.shape} and {y.shape}")
     a, b, c = await triples.mul_triples(comm, domain, x.shape)
+    if domain is RING:  # fused one-pass kernels
+        total = await _open_flat(comm, RING, ring_kernels.beaver_masks(x, a, y, b), "beaver-mul")
+        d, e = total[: x.size], total[x.size:]
+        return ring_kernels.beaver_finish(await late(c), d, e, a, b, comm.index == 0)
     d, e = await _open_pair(comm, domain, domain.sub(x, a), domain.sub(y, b), "beaver-mul")
     c = await late(c)
     z = domain.add(c, domain.add(domain.mul(d, b), domain.mul(e, a)))

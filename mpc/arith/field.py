@@ -95,6 +95,18 @@ class Field61(Domain):
         _native.gf61_lincomb([int(c) % P for c in coeffs], [x.reshape(-1) for x in arrays], out.reshape(-1))
         return out
 
+    def lincomb_rows(self, coeffs, arrays) -> list:
+        """[Σ_p coeffs[r][p]·arrays[p] for each row r]: several combinations in one pass."""
+        arrays = [_c(x) for x in arrays]
+        shape = arrays[0].shape
+        for x in arrays:
+            if x.shape != shape:
+                raise ShapeError(f"lincomb: shapes {shape} and {x.shape} differ")
+        outs = [np.empty(shape, dtype=np.uint64) for _ in coeffs]
+        _native.gf61_lincomb_rows([[int(c) % P for c in row] for row in coeffs],
+                                  [x.reshape(-1) for x in arrays], [o.reshape(-1) for o in outs])
+        return outs
+
     def matmul(self, a, b):
         a = np.asarray(a, dtype=np.uint64)
         b = np.asarray(b, dtype=np.uint64)

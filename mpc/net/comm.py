@@ -108,14 +108,16 @@ class Comm:
 
     # ----------------------------------------------------------------- arrays
     @staticmethod
-    def encode(array: np.ndarray) -> bytes:
-        """Raw little-endian bytes of an array (one copy)."""
+    def encode(array: np.ndarray) -> memoryview:
+        """The raw little-endian bytes of an array, as a read-only view (no copy when the array is
+        already contiguous). The caller must not modify the array after sending it."""
         a = np.asarray(array)
         if a.dtype.byteorder == ">":
             a = a.astype(a.dtype.newbyteorder("<"))
-        return np.ascontiguousarray(a).tobytes()
+        a = np.ascontiguousarray(a)
+        return memoryview(a.reshape(-1).view(np.uint8)).toreadonly()
 
-    def decode(self, data: bytes, dtype, shape, peer: int, tag: str) -> np.ndarray:
+    def decode(self, data: bytes | memoryview, dtype, shape, peer: int, tag: str) -> np.ndarray:
         dtype = np.dtype(dtype).newbyteorder("<")
         expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
         if len(data) != expected:
@@ -138,7 +140,7 @@ class Comm:
     async def exchange_arrays(self, tag: str, outgoing: Mapping[int, np.ndarray], incoming: Iterable[int],
                               dtype, shape) -> dict[int, np.ndarray]:
         """Send one array to each of `outgoing`'s peers, receive one of `shape` from each of `incoming`."""
-        cache: dict[int, bytes] = {}
+        cache: dict[int, memoryview] = {}
         for peer, arr in outgoing.items():
             key = id(arr)
             if key not in cache:  # the same array to several peers is encoded once

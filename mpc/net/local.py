@@ -21,7 +21,7 @@ class _Box:
     __slots__ = ("data", "waiter", "loop")
 
     def __init__(self):
-        self.data: bytes | None = None
+        self.data: bytes | memoryview | None = None
         self.waiter: asyncio.Future | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
 
@@ -98,7 +98,10 @@ def _wake(fut: asyncio.Future) -> None:
 
 
 class LocalTransport(Transport):
-    """One endpoint of a `LocalNetwork`."""
+    """One endpoint of a `LocalNetwork`. Payloads are passed by reference (immutable bytes or
+    read-only views), as a real network would deliver a copy the sender cannot change."""
+
+    zero_copy = True
 
     def __init__(self, network: LocalNetwork, party_id: int):
         super().__init__(party_id, network.n_endpoints)

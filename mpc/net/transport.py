@@ -72,6 +72,10 @@ class Transport(abc.ABC):
     message; `None` waits forever.
     """
 
+    #: whether `_send` may receive a read-only memoryview and keep it (no copy); otherwise the
+    #: base class turns every payload into `bytes` first
+    zero_copy = False
+
     def __init__(self, party_id: int, n_endpoints: int):
         if not 0 <= party_id < n_endpoints:
             raise ParameterError(f"party id {party_id} is not in 0..{n_endpoints - 1}")
@@ -86,10 +90,18 @@ class Transport(abc.ABC):
                 f"(0..{self.n_endpoints - 1})"
             )
 
-    async def send(self, peer: int, tag: str, data: bytes) -> None:
-        """Send `data` to `peer` under `tag` (returns once the transport has taken it)."""
+    async def send(self, peer: int, tag: str, data: bytes | memoryview) -> None:
+        """Send `data` to `peer` under `tag` (returns once the transport has taken it).
+
+        `data` is bytes or a read-only byte memoryview; the caller must not modify the buffer
+        behind a memoryview afterwards (zero-copy transports keep a reference to it).
+        """
         self._check_peer(peer)
-        if not isinstance(data, bytes):
+        if isinstance(data, memoryview):
+            data = data.cast("B") if data.format != "B" or data.ndim != 1 else data
+            if not self.zero_copy:
+                data = data.tobytes()
+        elif not isinstance(data, bytes):
             data = bytes(data)
         self.stats.on_send(peer, len(data))
         await self._send(peer, tag, data)

@@ -59,8 +59,9 @@ async def reduce_degree(comm: Comm, seeds: PairwiseSeeds, t: int, h: np.ndarray)
     if me in resharers:
         T = seeded_targets(me, n, t)
         seeded = [FIELD.random(seeds.prg(comm.parties[j], tag, me), flat.size) for j in T]
-        for k, coeffs in _plan(n, t, me).items():
-            value = FIELD.lincomb(coeffs, [flat] + seeded)
+        plan = _plan(n, t, me)
+        values = FIELD.lincomb_rows(list(plan.values()), [flat] + seeded)
+        for k, value in zip(plan, values):
             if k == me:
                 mine = value
             else:

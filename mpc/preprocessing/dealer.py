@@ -209,7 +209,7 @@ class Dealer:
                     fixed_others[i] = v if fixed_others[i] is None else part.combine(fixed_others[i], v)
         totals = kind.derive(req, free_tot)
         out = [part.remove(t, o) for part, t, o in zip(fixed_parts, totals, fixed_others)]
-        return b"".join(Comm.encode(o) for o in out)
+        return b"".join(bytes(Comm.encode(o)) for o in out)
 
 
 class DealerTriples(TripleSource):
@@ -259,7 +259,7 @@ class DealerTriples(TripleSource):
         fixed, offset = [], 0
         for part in fixed_parts:
             size = int(np.prod(part.shape, dtype=np.int64)) * 8
-            fixed.append(comm.decode(bytes(body[offset:offset + size]), np.uint64, part.shape,
+            fixed.append(comm.decode(body[offset:offset + size], np.uint64, part.shape,
                                      self.dealer_id, resp_tag))
             offset += size
         if offset != len(body):

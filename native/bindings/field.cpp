@@ -84,6 +84,33 @@ void register_field(py::module_& m) {
       py::arg("coeffs"), py::arg("arrays"), py::arg("out").noconvert(),
       "out = sum_k coeffs[k] * arrays[k] over GF(2^61-1).");
   m.def(
+      "gf61_lincomb_rows",
+      [](std::vector<std::vector<uint64_t>> A, std::vector<U64Array> xs, std::vector<U64Array> outs) {
+        const size_t m = A.size(), k = xs.size();
+        if (outs.size() != m) throw std::invalid_argument("gf61_lincomb_rows: one output per coefficient row");
+        std::vector<uint64_t> flat;
+        for (auto& row : A) {
+          if (row.size() != k) throw std::invalid_argument("gf61_lincomb_rows: each row needs one coefficient per input");
+          for (auto c : row) flat.push_back(gf::reduce64(c));
+        }
+        if (k == 0 || m == 0) throw std::invalid_argument("gf61_lincomb_rows: empty");
+        const size_t n = size_t(xs[0].size());
+        std::vector<const uint64_t*> in;
+        std::vector<uint64_t*> out;
+        for (auto& x : xs) {
+          if (size_t(x.size()) != n) throw std::invalid_argument("gf61_lincomb_rows: inputs differ in size");
+          in.push_back(x.data());
+        }
+        for (auto& o : outs) {
+          if (size_t(o.size()) != n) throw std::invalid_argument("gf61_lincomb_rows: outputs differ in size");
+          out.push_back(mpcn::u64_mut(o));
+        }
+        py::gil_scoped_release nogil;
+        gf::lincomb_rows(flat.data(), m, k, in.data(), out.data(), n);
+      },
+      py::arg("coeffs"), py::arg("arrays"), py::arg("outs"),
+      "outs[r] = sum_p coeffs[r][p] * arrays[p] over GF(2^61-1), reading the inputs once.");
+  m.def(
       "gf61_matmul",
       [](U64Array A, U64Array B, U64Array C) {
         if (A.ndim() != 2 || B.ndim() != 2 || C.ndim() != 2) throw std::invalid_argument("gf61_matmul: 2-D arrays");

@@ -42,6 +42,9 @@ void mul_n(const uint64_t* a, const uint64_t* b, uint64_t* out, size_t n);
 void neg_n(const uint64_t* a, uint64_t* out, size_t n);
 void scale_n(const uint64_t* a, uint64_t c, uint64_t* out, size_t n);
 void reduce_n(const uint64_t* a, uint64_t* out, size_t n);
+// out[r][i] = sum_p A[r][p] * x[p][i] for r < m (A row-major m x k, reduced); one pass over x.
+void lincomb_rows(const uint64_t* A, size_t m, size_t k, const uint64_t* const* x, uint64_t* const* out,
+                  size_t n);
 // out = sum_k c[k] * x[k][i]
 void lincomb_n(const uint64_t* c, const uint64_t* const* x, size_t k, uint64_t* out, size_t n);
 // C (m x n) = A (m x k) @ B (k x n), row-major.
