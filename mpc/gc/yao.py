@@ -131,12 +131,13 @@ def _bits(inputs, widths: list[int], who: str) -> tuple[int, np.ndarray]:
     return count, (np.concatenate(arrs, axis=1) if arrs else np.zeros((count, 0), dtype=np.uint8))
 
 
-async def send_big(comm: Comm, peer: int, label: str, data) -> None:
-    """Send bytes in pieces of at most PIECE bytes (each under its own tag)."""
-    view = memoryview(data).cast("B")
+async def send_big(comm: Comm, peer: int, label: str, data: np.ndarray) -> None:
+    """Send an array's bytes in pieces of at most PIECE bytes (each under its own tag). Zero-copy
+    transports keep references: the caller must not modify `data` afterwards."""
+    view = memoryview(np.ascontiguousarray(data).reshape(-1).view(np.uint8)).toreadonly()
     n = len(view)
     for off in range(0, max(n, 1), PIECE):
-        await comm.send(peer, comm.tag(label), bytes(view[off : off + PIECE]))
+        await comm.send(peer, comm.tag(label), view[off : off + PIECE])
 
 
 async def recv_big(comm: Comm, peer: int, label: str, nbytes: int) -> np.ndarray:
@@ -199,11 +200,9 @@ class Garbler:
         out0_all = np.empty((n, c.n_outputs, 16), dtype=np.uint8) if GARBLER in lay.output_to else None
         dvec = np.frombuffer(delta, dtype=np.uint8)
         i0 = 0
-        chunks = lay.chunk_sizes(n)
-        whole = np.empty(sum(int(np.prod(sh)) for sh in lay.parts(chunks[0])), dtype=np.uint8)  # reused
-        for m in chunks:
+        for m in lay.chunk_sizes(n):
             shapes = lay.parts(m)
-            buf = whole[: sum(int(np.prod(sh)) for sh in shapes)]
+            buf = np.empty(sum(int(np.prod(sh)) for sh in shapes), dtype=np.uint8)  # sent without a copy
             glab, y, cmat, dec, tables = _carve(buf, shapes)
             in0 = kernel.input_labels(m, c.n_inputs, self.prg)
             g = kernel.garble(c, key, delta, in0, self.prg, inst_offset=i0, tables=tables, const_mat=cmat)
@@ -255,7 +254,7 @@ class Evaluator:
         if not self.ot.ready and ew.size:
             await self.ot.setup()
         mine = self.ot.pads(await self.ot.extend(ebits.reshape(-1))).reshape(n, ew.size, 16) if ew.size else None
-        key = await comm.recv(peer, comm.tag("gc-key"), nbytes=16)
+        key = bytes(await comm.recv(peer, comm.tag("gc-key"), nbytes=16))
         get_dec = EVALUATOR in lay.output_to
         out_bits = np.empty((n, c.n_outputs), dtype=np.uint8) if get_dec else None
         out_labels = np.empty((n, c.n_outputs, 16), dtype=np.uint8) if GARBLER in lay.output_to else None

@@ -59,7 +59,7 @@ async def send(comm: Comm, peer: int, count: int, *, label: str = "base-ot") -> 
     session = _session(comm, label)
     c_point = group.hash_to_point(b"naor-pinkas C", session)
     tag = comm.tag("np-pk0")
-    data = await comm.recv(peer, tag, nbytes=count * group.POINT_BYTES)
+    data = bytes(await comm.recv(peer, tag, nbytes=count * group.POINT_BYTES))
     m0 = np.empty((count, KEY_BYTES), dtype=np.uint8)
     m1 = np.empty((count, KEY_BYTES), dtype=np.uint8)
     reply = bytearray()
@@ -93,7 +93,7 @@ async def receive(comm: Comm, peer: int, choices: np.ndarray, *, label: str = "b
         msg += pk if c == 0 else group.sub(c_point, pk)
         keys.append(k)
     await comm.send(peer, comm.tag("np-pk0"), bytes(msg))
-    data = await comm.recv(peer, comm.tag("np-r"), nbytes=bits.size * group.POINT_BYTES)
+    data = bytes(await comm.recv(peer, comm.tag("np-r"), nbytes=bits.size * group.POINT_BYTES))
     out = np.empty((bits.size, KEY_BYTES), dtype=np.uint8)
     for i, (c, k) in enumerate(zip(bits.tolist(), keys)):
         r_point = data[32 * i : 32 * i + 32]

@@ -145,7 +145,7 @@ class IknpReceiver:
             _call(_native.iknp_receiver_extend, self._k0, self._k1, np.packbits(r, bitorder="little"), m, self._ctr,
                   u, t[start : start + m])
             self._ctr += m // KAPPA
-            await self.comm.send(self.peer, self.comm.tag("iknp-u"), u.tobytes())
+            await self.comm.send(self.peer, self.comm.tag("iknp-u"), memoryview(u.reshape(-1)).toreadonly())
         return t[:n]
 
     def pads(self, t: np.ndarray) -> np.ndarray:

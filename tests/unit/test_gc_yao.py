@@ -79,6 +79,7 @@ class Tamper(LocalTransport):
     async def _send(self, peer, tag, data):
         if self.label in tag and not self.done:
             self.done = True
+            data = bytes(data)
             data = data[:-512] + bytes(b ^ 0x5A for b in data[-512:])
         await super()._send(peer, tag, data)
 
