@@ -43,7 +43,8 @@ def require_aes() -> None:
             "caps the kernels). Run the party on an x86-64 CPU with AES-NI.")
 
 
-def _call(fn, *args, **kwargs):
+def call_native(fn, *args, **kwargs):
+    """Call a native kernel, turning its missing-AES-NI error into `UnsupportedCPU`."""
     try:
         return fn(*args, **kwargs)
     except _native.UnsupportedCpuError as exc:
@@ -93,8 +94,8 @@ def garble(circuit: Circuit, key: bytes, delta: bytes, in0: np.ndarray, prg: PRG
         out0=np.empty((n, circuit.n_outputs, LABEL), dtype=np.uint8),
         wires=np.empty((n, p.n_slots, LABEL), dtype=np.uint8) if wires else None,
     )
-    _call(_native.gc_garble, p, key, delta, n, inst_offset, in0, const_rand, g.tables, g.out0, g.const_mat,
-          g.wires)
+    call_native(_native.gc_garble, p, key, delta, n, inst_offset, in0, const_rand, g.tables, g.out0, g.const_mat,
+                g.wires)
     return g
 
 
@@ -112,7 +113,7 @@ def evaluate(circuit: Circuit, key: bytes, labels: np.ndarray, tables: np.ndarra
     const_mat = np.ascontiguousarray(const_mat, dtype=np.uint8).reshape(n, p.n_const, LABEL)
     out = np.empty((n, circuit.n_outputs, LABEL), dtype=np.uint8)
     w = np.empty((n, p.n_slots, LABEL), dtype=np.uint8) if wires else None
-    _call(_native.gc_evaluate, p, key, n, inst_offset, labels, tables, const_mat, out, w)
+    call_native(_native.gc_evaluate, p, key, n, inst_offset, labels, tables, const_mat, out, w)
     return (out, w) if wires else out
 
 
@@ -121,7 +122,7 @@ def output_table(key: bytes, delta: bytes, out0: np.ndarray, *, inst_offset: int
     require_aes()
     n, n_out = out0.shape[:2]
     h = np.empty((n, n_out, 2, LABEL), dtype=np.uint8)
-    _call(_native.tccr_hash_pair, key, np.ascontiguousarray(out0), delta, inst_offset * n_out, DOMAIN_OUTPUT, h)
+    call_native(_native.tccr_hash_pair, key, np.ascontiguousarray(out0), delta, inst_offset * n_out, DOMAIN_OUTPUT, h)
     return np.ascontiguousarray(h[..., :8]).view(np.uint64).reshape(n, n_out, 2)
 
 
@@ -130,7 +131,7 @@ def decode(key: bytes, labels: np.ndarray, table: np.ndarray, *, inst_offset: in
     require_aes()
     n, n_out = labels.shape[:2]
     h = np.empty((n, n_out, LABEL), dtype=np.uint8)
-    _call(_native.tccr_hash, key, np.ascontiguousarray(labels), inst_offset * n_out, DOMAIN_OUTPUT, h)
+    call_native(_native.tccr_hash, key, np.ascontiguousarray(labels), inst_offset * n_out, DOMAIN_OUTPUT, h)
     mine = np.ascontiguousarray(h[..., :8]).view(np.uint64).reshape(n, n_out)
     is0, is1 = mine == table[..., 0], mine == table[..., 1]
     return is1.astype(np.uint8), ~(is0 | is1)

@@ -31,7 +31,7 @@ import numpy as np
 from mpc import _native
 from mpc.crypto.prg import PRG
 from mpc.errors import ParameterError
-from mpc.gc.kernel import _call, require_aes
+from mpc.gc.kernel import call_native, require_aes
 from mpc.net.comm import Comm
 from mpc.ot import base
 
@@ -79,15 +79,15 @@ class IknpSender:
         for start in range(0, n, PIECE):
             m = _round(min(PIECE, n - start))
             u = await self.comm.recv(self.peer, self.comm.tag("iknp-u"), nbytes=BLOCK * m)
-            _call(_native.iknp_sender_extend, self._keys, self.s, np.frombuffer(u, dtype=np.uint8), m, self._ctr,
-                  q[start : start + m])
+            call_native(_native.iknp_sender_extend, self._keys, self.s, np.frombuffer(u, dtype=np.uint8), m,
+                        self._ctr, q[start : start + m])
             self._ctr += m // KAPPA
         return q[:n]
 
     def pads(self, q: np.ndarray) -> np.ndarray:
         """(n, 2, 16): H(q_j), H(q_j xor s) with fresh tweaks (random-OT messages)."""
         out = np.empty((q.shape[0], 2, BLOCK), dtype=np.uint8)
-        _call(_native.tccr_hash_pair, HASH_KEY, np.ascontiguousarray(q), self.s, self._index, DOMAIN_OT, out)
+        call_native(_native.tccr_hash_pair, HASH_KEY, np.ascontiguousarray(q), self.s, self._index, DOMAIN_OT, out)
         self._index += q.shape[0]
         return out
 
@@ -142,8 +142,8 @@ class IknpReceiver:
             piece = c[start : start + m]
             r[: piece.size] = piece
             u = np.empty((KAPPA, m // 8), dtype=np.uint8)
-            _call(_native.iknp_receiver_extend, self._k0, self._k1, np.packbits(r, bitorder="little"), m, self._ctr,
-                  u, t[start : start + m])
+            call_native(_native.iknp_receiver_extend, self._k0, self._k1, np.packbits(r, bitorder="little"), m,
+                        self._ctr, u, t[start : start + m])
             self._ctr += m // KAPPA
             await self.comm.send(self.peer, self.comm.tag("iknp-u"), memoryview(u.reshape(-1)).toreadonly())
         return t[:n]
@@ -151,7 +151,7 @@ class IknpReceiver:
     def pads(self, t: np.ndarray) -> np.ndarray:
         """(n, 16): H(t_j) with the same tweaks as the sender's `pads`."""
         out = np.empty((t.shape[0], BLOCK), dtype=np.uint8)
-        _call(_native.tccr_hash, HASH_KEY, np.ascontiguousarray(t), self._index, DOMAIN_OT, out)
+        call_native(_native.tccr_hash, HASH_KEY, np.ascontiguousarray(t), self._index, DOMAIN_OT, out)
         self._index += t.shape[0]
         return out
 

@@ -119,7 +119,8 @@ def test_shipped_counts_match_reference_table():
     for name, (wires, ands, xors, invs, eqw, depth) in expect.items():
         c = B.load(name)
         k = c.counts()
-        assert (c.n_wires, k["AND"], k["XOR"], k["INV"], k["EQW"], c.and_depth()) == (wires, ands, xors, invs, eqw, depth)
+        got = (c.n_wires, k["AND"], k["XOR"], k["INV"], k["EQW"], c.and_depth())
+        assert got == (wires, ands, xors, invs, eqw, depth)
 
 
 def test_evaluate_checks_input_shapes():
