@@ -249,7 +249,6 @@ class Evaluator:
         if not lay.widths_of(EVALUATOR):
             ebits = np.zeros((n, 0), dtype=np.uint8)
         comm, peer, c = self.comm, self.peer, circuit
-        p = kernel.plan(c)
         gw, ew = lay.wires_of(GARBLER), lay.wires_of(EVALUATOR)
         if not self.ot.ready and ew.size:
             await self.ot.setup()

@@ -7,7 +7,6 @@ import hashlib
 import json
 from collections import defaultdict
 
-import numpy as np
 import pytest
 
 from mpc import _native
