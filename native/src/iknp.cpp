@@ -2,6 +2,7 @@
 // the 128 x m bit-matrix transpose (SSE2 byte transposes + movemask, baseline x86-64).
 // Reference: Ishai, Kilian, Nissim, Petrank, "Extending Oblivious Transfers Efficiently",
 // CRYPTO 2003, Section 3 (semi-honest protocol).
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -90,33 +91,46 @@ inline void xor_into(uint8_t* dst, const uint8_t* src, size_t n) {
 
 }  // namespace
 
+// Work in slabs of kSlab OTs so the 128 column pieces (128 x kSlab/8 bytes) stay in cache
+// between the PRG, the xors and the transpose (AES-CTR is seekable: slab j starts at counter
+// ctr_offset + j*kSlab/128).
+constexpr size_t kSlab = 1 << 14;
+
 void iknp_receiver_extend(const uint8_t* k0, const uint8_t* k1, const uint8_t* r, size_t m, uint64_t ctr_offset,
                           uint8_t* u, uint8_t* t_rows) {
   if (m % 128) throw std::invalid_argument("IKNP: m must be a multiple of 128");
   const size_t nb = m / 8;
-  std::unique_ptr<uint8_t[]> t(new uint8_t[128 * nb]);  // filled below: no zeroing pass
-  for (size_t i = 0; i < 128; ++i) {
-    uint8_t* ti = t.get() + i * nb;
-    uint8_t* ui = u + i * nb;
-    prg_column(k0 + 16 * i, ctr_offset, ti, nb);
-    prg_column(k1 + 16 * i, ctr_offset, ui, nb);
-    xor_into(ui, ti, nb);
-    xor_into(ui, r, nb);
+  std::unique_ptr<uint8_t[]> t(new uint8_t[128 * (kSlab / 8)]);  // filled below: no zeroing pass
+  for (size_t s0 = 0; s0 < m; s0 += kSlab) {
+    const size_t S = std::min(kSlab, m - s0), sb = S / 8, off = s0 / 8;
+    const uint64_t ctr = ctr_offset + s0 / 128;
+    for (size_t i = 0; i < 128; ++i) {
+      uint8_t* ti = t.get() + i * sb;
+      uint8_t* ui = u + i * nb + off;
+      prg_column(k0 + 16 * i, ctr, ti, sb);
+      prg_column(k1 + 16 * i, ctr, ui, sb);
+      xor_into(ui, ti, sb);
+      xor_into(ui, r + off, sb);
+    }
+    bit_transpose_128(t.get(), S, t_rows + 16 * s0);
   }
-  bit_transpose_128(t.get(), m, t_rows);
 }
 
 void iknp_sender_extend(const uint8_t* ks, const uint8_t s[16], const uint8_t* u, size_t m, uint64_t ctr_offset,
                         uint8_t* q_rows) {
   if (m % 128) throw std::invalid_argument("IKNP: m must be a multiple of 128");
   const size_t nb = m / 8;
-  std::unique_ptr<uint8_t[]> q(new uint8_t[128 * nb]);
-  for (size_t i = 0; i < 128; ++i) {
-    uint8_t* qi = q.get() + i * nb;
-    prg_column(ks + 16 * i, ctr_offset, qi, nb);
-    if ((s[i / 8] >> (i % 8)) & 1) xor_into(qi, u + i * nb, nb);
+  std::unique_ptr<uint8_t[]> q(new uint8_t[128 * (kSlab / 8)]);
+  for (size_t s0 = 0; s0 < m; s0 += kSlab) {
+    const size_t S = std::min(kSlab, m - s0), sb = S / 8, off = s0 / 8;
+    const uint64_t ctr = ctr_offset + s0 / 128;
+    for (size_t i = 0; i < 128; ++i) {
+      uint8_t* qi = q.get() + i * sb;
+      prg_column(ks + 16 * i, ctr, qi, sb);
+      if ((s[i / 8] >> (i % 8)) & 1) xor_into(qi, u + i * nb + off, sb);
+    }
+    bit_transpose_128(q.get(), S, q_rows + 16 * s0);
   }
-  bit_transpose_128(q.get(), m, q_rows);
 }
 
 }  // namespace mpcn
