@@ -57,3 +57,19 @@ class PartyUnreachable(ProtocolAbort):
 
 class CheatingDetected(ProtocolAbort):
     """A check failed in a way only a deviating party can cause; `party` names it when known."""
+
+
+class KeyStoreError(MPCError):
+    """A key-store file cannot be used; nothing was loaded. Subclasses say why."""
+
+
+class WrongPassphrase(KeyStoreError):
+    """The passphrase does not open this key-store file (or the file's header was altered)."""
+
+
+class KeyStoreCorrupt(KeyStoreError):
+    """A key-store file is truncated, not a key-store file, or was tampered with."""
+
+
+class UnsafePermissions(KeyStoreError):
+    """A key-store file or folder is readable or writable by others than its owner."""

@@ -14,6 +14,7 @@ BUILTIN_MODULES: list[str] = [
     "mpc.protocols.stats",
     "mpc.protocols.vertical",
     "mpc.protocols.regression",
+    "mpc.psi.protocol",
     "mpc.protocols.gc_eval",
 ]
 

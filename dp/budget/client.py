@@ -1,0 +1,99 @@
+"""Client of the budget service: request, redeem, status, public key.
+
+Every failure the service reports comes back as the same `dp.errors` exception the service
+raised (named in the `dp-error` trailer); transport failures raise BudgetServiceUnavailable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import grpc
+
+from dp import errors
+from dp.budget.grants import SignedGrant
+from dp.budget.service import MAX_MESSAGE_BYTES, TlsFiles
+from dp.v1 import budget_pb2, budget_pb2_grpc
+
+_ERRORS = {cls.__name__: cls for cls in (
+    errors.BudgetExceeded, errors.NoBudget, errors.GrantReused, errors.GrantExpired, errors.GrantForged,
+    errors.GrantMismatch, errors.GrantInvalid, errors.DPParameterError, errors.LedgerError)}
+
+
+def job_hash_bytes(job_hash: bytes | str) -> bytes:
+    """32 bytes from raw bytes or 64 hex characters."""
+    raw = bytes.fromhex(job_hash) if isinstance(job_hash, str) else bytes(job_hash)
+    if len(raw) != 32:
+        raise errors.DPParameterError(f"job hash must be 32 bytes (64 hex characters), got {len(raw)} bytes")
+    return raw
+
+
+def spec_hash(spec: bytes) -> bytes:
+    """SHA-256 of a canonical job spec."""
+    return hashlib.sha256(spec).digest()
+
+
+class BudgetClient:
+    """A connection to one budget service (mutual TLS, or plaintext with insecure=True)."""
+
+    def __init__(self, address: str, *, tls: TlsFiles | None = None, insecure: bool = False,
+                 timeout: float = 10.0, server_name: str | None = None):
+        opts = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
+        if tls is not None:
+            cert, key, ca = tls.read()
+            creds = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
+            if server_name:
+                opts.append(("grpc.ssl_target_name_override", server_name))
+            self._channel = grpc.secure_channel(address, creds, options=opts)
+        elif insecure:
+            self._channel = grpc.insecure_channel(address, options=opts)
+        else:
+            raise errors.DPParameterError("connecting to the budget service needs TLS files or an explicit insecure=True")
+        self._stub = budget_pb2_grpc.BudgetStub(self._channel)
+        self.address = address
+        self.timeout = timeout
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _call(self, method, request):
+        try:
+            return method(request, timeout=self.timeout)
+        except grpc.RpcError as exc:
+            name = dict(exc.trailing_metadata() or ()).get("dp-error")
+            if name in _ERRORS:
+                raise _ERRORS[name](exc.details()) from None
+            if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                raise errors.BudgetServiceUnavailable(
+                    f"budget service at {self.address} did not answer ({exc.code().name}: {exc.details()}); "
+                    f"check that it runs and that the TLS certificates match") from None
+            raise errors.DPError(f"budget service at {self.address}: {exc.code().name}: {exc.details()}") from None
+
+    def request_grant(self, principal: str, dataset: str, epsilon: float, delta: float, job_hash: bytes | str,
+                      protocol: str, ttl: int = 0) -> SignedGrant:
+        reply = self._call(self._stub.RequestGrant, budget_pb2.GrantRequest(
+            principal=principal, dataset=dataset, epsilon=epsilon, delta=delta, job_hash=job_hash_bytes(job_hash),
+            protocol=protocol, ttl_seconds=ttl))
+        return SignedGrant(bytes(reply.body), bytes(reply.signature))
+
+    def redeem(self, grant: SignedGrant, job_hash: bytes | str, dataset: str) -> tuple[str, int]:
+        reply = self._call(self._stub.RedeemGrant, budget_pb2.RedeemRequest(
+            grant=budget_pb2.Grant(body=grant.body, signature=grant.signature), job_hash=job_hash_bytes(job_hash),
+            dataset=dataset))
+        return reply.grant_id, reply.ledger_seq
+
+    def status(self, principal: str, dataset: str) -> list[dict]:
+        reply = self._call(self._stub.GetStatus, budget_pb2.StatusRequest(principal=principal, dataset=dataset))
+        return [{f: getattr(lv, f) for f in ("scope", "dataset", "total_limit", "total_spent", "period",
+                                             "period_limit", "period_spent", "delta_limit", "delta_spent")}
+                for lv in reply.levels]
+
+    def public_key(self) -> bytes:
+        return bytes(self._call(self._stub.GetPublicKey, budget_pb2.PublicKeyRequest()).public_key)

@@ -1,0 +1,143 @@
+"""The DP gate of a node: verify and redeem a job's grant, then noise every output before it opens.
+
+What it computes: `ReleaseGate.admit(...)` checks, before the job touches any data, that the
+grant is authentic (Ed25519 under the service key pinned in the node's config), unexpired, for
+this job's spec hash and this node's dataset, and covers the ε, δ of every release the protocol
+declares; it then redeems the grant at the budget service (single use, recorded in the
+ledger). `gate.release_for(output_to)` is the `JobContext.release` a protocol calls: it splits
+the grant's ε and δ evenly over the declared releases (basic composition, as the ledger
+counts), noises the secret output with distributed discrete-Gaussian shares (`dp.distributed`)
+— or, in the weaker central mode, opens to the single output party which noises it — and
+appends a report entry {output, ε, δ, mechanism, noise scale} to `gate.report`.
+
+Security: as `dp.distributed` (semi-honest, at most t colluders). A release the grant does not
+cover (an undeclared output, or one release too many) is refused with GrantMismatch.
+References: see `dp.distributed` and `dp.budget.grants`.
+Cost: no extra rounds beyond the opening.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from dp.budget import grants as g
+from dp.distributed import plan_distributed_gaussian
+from dp.errors import DPParameterError, GrantMismatch
+from dp.mechanisms import grid
+from mpc.crypto import PRG
+
+MODES = ("distributed", "central")
+
+
+def split_budget(epsilon: float, delta: float, releases: list) -> tuple[float, float]:
+    """Per-release ε and δ when a job's grant is spread evenly over its releases."""
+    if not releases:
+        raise DPParameterError("the protocol declares no releases; nothing can be opened")
+    return epsilon / len(releases), delta / len(releases)
+
+
+def _sensitivities(spec, dims: int) -> tuple[float | None, float | None]:
+    l1, l2 = spec.l1, spec.l2
+    if l1 is None and l2 is None:
+        raise DPParameterError(f"release {spec.name!r} states no sensitivity; it cannot be noised")
+    if l2 is None:
+        l2 = l1  # ‖v‖₂ <= ‖v‖₁
+    return l1, l2
+
+
+class ReleaseGate:
+    """One node's gate for one job: the redeemed grant, the per-release allowance, the report."""
+
+    def __init__(self, body: g.GrantBody, releases: list, *, mode: str = "distributed", colluders: int | None = None):
+        if mode not in MODES:
+            raise DPParameterError(f"release mode must be one of {MODES}, got {mode!r}")
+        self.grant = body
+        self.releases = list(releases)
+        self.mode = mode
+        self.colluders = colluders
+        self.epsilon_each, self.delta_each = split_budget(body.epsilon, body.delta, self.releases)
+        if mode == "distributed" and self.delta_each <= 0:
+            raise DPParameterError("distributed noise is Gaussian and needs delta > 0 in the grant")
+        self._left = {}
+        for spec in self.releases:
+            self._left[spec.name] = self._left.get(spec.name, 0) + 1
+        self.report: list[dict] = []
+
+    @classmethod
+    def admit(cls, grant: g.SignedGrant, public_key, *, job_hash: str | bytes, dataset: str, epsilon: float,
+              delta: float, releases: list, redeem: Callable | None = None, now: float | None = None,
+              mode: str = "distributed", colluders: int | None = None) -> "ReleaseGate":
+        """Verify the grant (raises before any data is touched), redeem it once, return the gate."""
+        body = g.verify(grant, public_key, job_hash=job_hash, dataset=dataset, epsilon=epsilon, delta=delta, now=now)
+        gate = cls(body, releases, mode=mode, colluders=colluders)
+        if redeem is not None:
+            redeem(grant, job_hash, dataset)
+        return gate
+
+    def _take(self, spec) -> None:
+        if self._left.get(spec.name, 0) <= 0:
+            raise GrantMismatch(f"release {spec.name!r} is not covered by grant {self.grant.grant_id} "
+                                f"(declared releases: {[s.name for s in self.releases]})")
+        self._left[spec.name] -= 1
+
+    def release_for(self, output_to) -> Callable:
+        """The `JobContext.release(x, spec)` coroutine function for this job."""
+        to = list(output_to)
+
+        async def release(x, spec):
+            self._take(spec)
+            if self.mode == "central":
+                value, entry = await release_central(x.session, x, spec, epsilon=self.epsilon_each,
+                                                     delta=self.delta_each, to=to)
+            else:
+                value, entry = await release_distributed(x.session, x, spec, epsilon=self.epsilon_each,
+                                                         delta=self.delta_each, colluders=self.colluders, to=to)
+            self.report.append(entry)
+            return value
+
+        return release
+
+
+async def release_distributed(session, x, spec, *, epsilon: float, delta: float, colluders: int | None = None,
+                              to=None, prg: PRG | None = None):
+    """Noise a secret array with distributed discrete-Gaussian shares, then open it to `to`.
+
+    Returns (the noised value at `to`, None elsewhere; the report entry).
+    """
+    dims = max(1, int(x.size))
+    l1, l2 = _sensitivities(spec, dims)
+    t = session.t if colluders is None else colluders
+    plan = plan_distributed_gaussian(l2, epsilon, delta, parties=session.n, colluders=t, frac_bits=x.frac,
+                                     dims=dims, l1=l1)
+    if not hasattr(x, "add_private"):  # Shamir shares: to additive first (local), so Σ noise_i is what opens
+        x = x.to_additive()
+    noise = plan.share(x.shape, prg)
+    noised = x.add_private(noise.astype(np.float64) / float(1 << x.frac), plan.tail_bound())
+    value = await session.open(noised, to=to)
+    return value, plan.report(spec.name)
+
+
+async def release_central(session, x, spec, *, epsilon: float, delta: float, to=None, prg: PRG | None = None):
+    """WEAKER central mode: open to the single output party, which adds the noise after seeing x."""
+    to = list(range(session.n)) if to is None else list(to)
+    if len(to) != 1:
+        raise DPParameterError("central mode needs exactly one output party (it alone sees the raw value)")
+    dims = max(1, int(x.size))
+    l1, l2 = _sensitivities(spec, dims)
+    if delta > 0:
+        nspec = grid.gaussian_spec(l2, epsilon, delta, frac_bits=x.frac, dims=dims)
+    else:
+        if l1 is None:
+            raise DPParameterError(f"pure-DP release {spec.name!r} needs an L1 sensitivity")
+        nspec = grid.laplace_spec(l1, epsilon, frac_bits=x.frac, dims=dims)
+    entry = dict(nspec.report(), output=spec.name, mode="central (output party sees the raw value)")
+    raw = await session.open(x, to=to)
+    if raw is None:
+        return None, entry
+    noise = nspec.sample(np.shape(raw), prg)
+    if x.frac:
+        return np.asarray(raw, dtype=np.float64) + noise.astype(np.float64) / float(1 << x.frac), entry
+    return np.asarray(raw, dtype=np.int64) + noise, entry
+

@@ -1,0 +1,222 @@
+"""`mpc budget ...`: the privacy-budget service and its ledger.
+
+serve (run the gRPC service), init (new ledger and signing key), set (create/change a budget),
+list, verify (recompute the hash chain), report (compliance report), pubkey, and the client
+commands request / status.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("budget", help="privacy-budget service: serve, set budgets, verify the ledger, reports")
+    bsub = p.add_subparsers(dest="budget_command", metavar="ACTION")
+    bsub.required = True
+
+    s = bsub.add_parser("init", help="create a ledger file and the service's Ed25519 signing key")
+    _db(s)
+    s.add_argument("--key", required=True, help="signing key file (PEM; created if missing, mode 0600)")
+    s.set_defaults(func=run_init)
+
+    s = bsub.add_parser("set", help="create or change the budget of a scope (org[/project[/analyst]]) on a dataset")
+    _db(s)
+    s.add_argument("--scope", required=True, help="organisation, organisation/project or .../analyst")
+    s.add_argument("--dataset", required=True, help="dataset name, or '*' for every dataset")
+    s.add_argument("--total", type=float, required=True, help="total epsilon limit")
+    s.add_argument("--delta", type=float, default=0.0, help="total delta limit (default 0: pure DP only)")
+    s.add_argument("--period", default="none", help="none, hourly, daily, weekly, monthly or <N>s")
+    s.add_argument("--period-limit", type=float, default=0.0, help="epsilon limit per period")
+    s.set_defaults(func=run_set)
+
+    s = bsub.add_parser("list", help="list budgets with what is spent")
+    _db(s)
+    s.set_defaults(func=run_list)
+
+    s = bsub.add_parser("serve", help="run the budget gRPC service")
+    _db(s)
+    s.add_argument("--key", required=True, help="signing key file (created if missing)")
+    s.add_argument("--listen", default="127.0.0.1:50070", help="HOST:PORT (port 0 picks a free port)")
+    _tls(s)
+    s.add_argument("--alert-at", default="0.75,0.9", help="alert thresholds as fractions of a limit")
+    s.add_argument("--ttl", type=int, default=600, help="default grant lifetime in seconds")
+    s.add_argument("--sync", choices=["normal", "full"], default="normal",
+                   help="SQLite durability: normal survives process crashes, full also power loss")
+    s.set_defaults(func=run_serve)
+
+    s = bsub.add_parser("verify", help="recompute the ledger's hash chain; name the first tampered row")
+    _db(s)
+    s.set_defaults(func=run_verify)
+
+    s = bsub.add_parser("report", help="compliance report from the ledger (per dataset and period)")
+    _db(s)
+    s.add_argument("--format", choices=["html", "json", "md"], default="md")
+    s.add_argument("--period", choices=["day", "month"], default="month", help="period of the spending tables")
+    s.add_argument("--dataset", default=None, help="only this dataset")
+    s.add_argument("--out", default=None, help="write here instead of standard output")
+    s.set_defaults(func=run_report)
+
+    s = bsub.add_parser("pubkey", help="print the service's public key (hex) for node configurations")
+    s.add_argument("--key", required=True)
+    s.set_defaults(func=run_pubkey)
+
+    s = bsub.add_parser("request", help="ask a running service for a grant (prints the signed grant as JSON)")
+    _client(s)
+    s.add_argument("--epsilon", type=float, required=True)
+    s.add_argument("--delta", type=float, default=0.0)
+    s.add_argument("--job-hash", required=True, help="SHA-256 of the job spec, 64 hex characters")
+    s.add_argument("--protocol", default="", help="protocol name, e.g. sum/v1")
+    s.add_argument("--ttl", type=int, default=0, help="grant lifetime (0: the service default)")
+    s.set_defaults(func=run_request)
+
+    s = bsub.add_parser("status", help="remaining budget at every level covering a principal and dataset")
+    _client(s)
+    s.set_defaults(func=run_status)
+
+
+def _db(p) -> None:
+    p.add_argument("--db", required=True, help="ledger file (SQLite)")
+
+
+def _tls(p) -> None:
+    p.add_argument("--tls-cert", help="this side's certificate (PEM)")
+    p.add_argument("--tls-key", help="this side's private key (PEM)")
+    p.add_argument("--tls-ca", help="CA certificate that signs the peers (PEM)")
+    p.add_argument("--insecure", action="store_true", help="plaintext, for local experiments only")
+
+
+def _client(p) -> None:
+    p.add_argument("--server", required=True, help="HOST:PORT of the budget service")
+    p.add_argument("--principal", required=True, help="org/project/analyst")
+    p.add_argument("--dataset", required=True)
+    _tls(p)
+
+
+def _tls_files(args):
+    from dp.budget.service import TlsFiles
+    from dp.errors import DPParameterError
+
+    given = [args.tls_cert, args.tls_key, args.tls_ca]
+    if any(given) and args.insecure:
+        raise DPParameterError("give either the TLS files or --insecure, not both")
+    if any(given) and not all(given):
+        raise DPParameterError("mutual TLS needs all of --tls-cert, --tls-key and --tls-ca")
+    if not any(given) and not args.insecure:
+        raise DPParameterError("give --tls-cert/--tls-key/--tls-ca (the mTLS certificates of the deployment) or "
+                               "--insecure for a local experiment")
+    return TlsFiles(*given) if all(given) else None
+
+
+def run_init(args) -> int:
+    from dp.budget import grants
+    from dp.budget.ledger import Ledger
+
+    Ledger(args.db, create=True).close()
+    key = grants.load_or_create_key(args.key)
+    print(f"ledger {args.db} ready; service public key {grants.public_bytes(key).hex()}")
+    return 0
+
+
+def run_set(args) -> int:
+    from dp.budget.ledger import Ledger
+
+    with Ledger(args.db) as led:
+        led.set_budget(args.scope, args.dataset, args.total, delta_total=args.delta, period=args.period,
+                       period_limit=args.period_limit)
+    print(f"budget {args.scope} / {args.dataset}: total epsilon {args.total:g}, delta {args.delta:g}"
+          + (f", {args.period} limit {args.period_limit:g}" if args.period != "none" else ""))
+    return 0
+
+
+def run_list(args) -> int:
+    import time
+
+    from dp.budget import policy
+    from dp.budget.ledger import Ledger
+
+    with Ledger(args.db) as led:
+        rows = led.budgets()
+    now = time.time()
+    for b in rows:  # period totals are reset lazily at the next grant; show the current period's
+        secs = policy.period_seconds(b["period"])
+        if secs and b["period_start"] != policy.period_start(now, secs):
+            b["period_spent"] = 0.0
+    head = ("scope", "dataset", "epsilon spent/limit", "period", "period spent/limit", "delta spent/limit")
+    table = [(b["scope"], b["dataset"], f"{b['total_spent']:.6g}/{b['total_limit']:g}", b["period"],
+              f"{b['period_spent']:.6g}/{b['period_limit']:g}" if b["period"] != "none" else "-",
+              f"{b['delta_spent']:.3g}/{b['delta_limit']:g}") for b in rows]
+    widths = [max(len(h), *(len(r[i]) for r in table)) if table else len(h) for i, h in enumerate(head)]
+    for line in [head, *table]:
+        print("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip())
+    return 0
+
+
+def run_serve(args) -> int:
+    import logging
+
+    from dp.budget import grants, policy
+    from dp.budget.service import BudgetService, serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    tls = _tls_files(args)
+    key = grants.load_or_create_key(args.key)
+    service = BudgetService(args.db, key, thresholds=policy.parse_thresholds(args.alert_at), default_ttl=args.ttl,
+                            sync=args.sync)
+    serve(service, args.listen, tls=tls, insecure=args.insecure, announce=lambda m: print(m, flush=True))
+    return 0
+
+
+def run_verify(args) -> int:
+    from dp.budget.ledger import Ledger
+
+    with Ledger(args.db) as led:
+        result = led.verify()
+    print(result.summary())
+    for m in result.budget_mismatches:
+        print("  " + m)
+    return 0 if result.ok else 1
+
+
+def run_report(args) -> int:
+    from dp.compliance import build_report, render
+
+    text = render(build_report(args.db, period=args.period, dataset=args.dataset), args.format)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+        print(f"report written to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def run_pubkey(args) -> int:
+    from dp.budget import grants
+
+    print(grants.public_bytes(grants.load_or_create_key(args.key)).hex())
+    return 0
+
+
+def run_request(args) -> int:
+    from dp.budget.client import BudgetClient
+
+    with BudgetClient(args.server, tls=_tls_files(args), insecure=args.insecure) as client:
+        grant = client.request_grant(args.principal, args.dataset, args.epsilon, args.delta, args.job_hash,
+                                     args.protocol, args.ttl)
+    print(grant.to_json())
+    return 0
+
+
+def run_status(args) -> int:
+    from dp.budget.client import BudgetClient
+
+    with BudgetClient(args.server, tls=_tls_files(args), insecure=args.insecure) as client:
+        levels = client.status(args.principal, args.dataset)
+    for lv in levels:
+        line = (f"{lv['scope']} / {lv['dataset']}: epsilon {lv['total_limit'] - lv['total_spent']:.6g} of "
+                f"{lv['total_limit']:g} remaining")
+        if lv["period"] != "none":
+            line += f"; this {lv['period']} period {lv['period_limit'] - lv['period_spent']:.6g} of {lv['period_limit']:g}"
+        print(line)
+    return 0

@@ -1,0 +1,268 @@
+"""`mpc keys`: threshold key generation, signing, encryption and decryption; key-store care.
+
+`dkg --local N` runs the N parties in this process (for trying things out: every party's
+key share is then in one key-store folder on this host); `sign` and `decrypt` then run the
+chosen parties in this process from that folder. Between nodes the same protocols are to
+run as registered protocols of the node daemon. `--threshold t` means: any t+1 parties suffice
+and up to t may collude without learning the key (RFC 9591's MIN_PARTICIPANTS is t+1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+THRESHOLD_HELP = ("t: any t+1 parties can sign or decrypt, and up to t colluding parties learn nothing "
+                  "about the key (RFC 9591 MIN_PARTICIPANTS = t+1); 0 <= t < N")
+PASS_ENV = "MPC_KEYSTORE_PASSPHRASE"
+PUBLIC = "public.json"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("keys", help="threshold keys: dkg, sign, verify, encrypt, decrypt; key-store rotate/export/import",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ks = p.add_subparsers(dest="keys_command", metavar="ACTION")
+    ks.required = True
+
+    def common(q, keys_required=True):
+        q.add_argument("--keys", type=Path, required=keys_required, help="key-store folder written by `mpc keys dkg`")
+        q.add_argument("--passphrase-file", type=Path, help=f"file holding the key-store passphrase "
+                       f"(else ${PASS_ENV}, else a prompt)")
+
+    def local(q):
+        q.add_argument("--local", type=int, metavar="N", help="run N parties in this process (trying out)")
+
+    q = ks.add_parser("dkg", help="distributed key generation (Pedersen/Feldman): no party holds the key")
+    local(q)
+    q.add_argument("--threshold", type=int, required=True, help=THRESHOLD_HELP)
+    q.add_argument("--out", type=Path, required=True, help="key-store folder for the shares and public.json")
+    q.add_argument("--passphrase-file", type=Path, help=f"passphrase file (else ${PASS_ENV}, else a prompt)")
+    q.add_argument("--force", action="store_true", help="overwrite existing shares in --out")
+    q.set_defaults(func=run_dkg)
+
+    q = ks.add_parser("sign", help="FROST(Ed25519, SHA-512) threshold signature; prints key and signature (hex)")
+    common(q)
+    q.add_argument("--signers", required=True, help="comma-separated party ids, at least t+1 (e.g. 0,2)")
+    q.add_argument("--message", required=True, help="message bytes in hex")
+    q.set_defaults(func=run_sign)
+
+    q = ks.add_parser("verify", help="check an Ed25519 signature against the group key (no secrets needed)")
+    q.add_argument("--keys", type=Path, required=True)
+    q.add_argument("--message", required=True, help="hex")
+    q.add_argument("--signature", required=True, help="hex, 64 bytes")
+    q.set_defaults(func=run_verify)
+
+    q = ks.add_parser("encrypt", help="hybrid ElGamal + AES-GCM encryption to the group key (public operation)")
+    q.add_argument("--keys", type=Path, required=True)
+    q.add_argument("--message", required=True, help="plaintext in hex")
+    q.set_defaults(func=run_encrypt)
+
+    q = ks.add_parser("decrypt", help="threshold decryption by t+1 parties, each partial proven correct")
+    common(q)
+    q.add_argument("--decryptors", required=True, help="comma-separated party ids, at least t+1")
+    q.add_argument("--ciphertext", required=True, help="ciphertext in hex (from `mpc keys encrypt`)")
+    q.set_defaults(func=run_decrypt)
+
+    q = ks.add_parser("rotate", help="re-encrypt every key-store entry under a new passphrase")
+    common(q)
+    q.add_argument("--new-passphrase-file", type=Path, required=True)
+    q.set_defaults(func=run_rotate)
+
+    q = ks.add_parser("export", help="write key-store entries into one encrypted bundle file")
+    common(q)
+    q.add_argument("--bundle", type=Path, required=True)
+    q.add_argument("--bundle-passphrase-file", type=Path, required=True)
+    q.add_argument("--names", help="comma-separated entries (default: all)")
+    q.set_defaults(func=run_export)
+
+    q = ks.add_parser("import", help="store the entries of an encrypted bundle in a key-store folder")
+    common(q)
+    q.add_argument("--bundle", type=Path, required=True)
+    q.add_argument("--bundle-passphrase-file", type=Path, required=True)
+    q.add_argument("--force", action="store_true")
+    q.set_defaults(func=run_import)
+
+
+# ------------------------------------------------------------------ helpers
+def read_passphrase(path: Path | None, what: str = "key-store passphrase") -> str:
+    from mpc.errors import ParameterError
+
+    if path is not None:
+        text = path.read_text().rstrip("\r\n")
+    elif os.environ.get(PASS_ENV):
+        text = os.environ[PASS_ENV]
+    elif sys.stdin.isatty():
+        import getpass
+
+        text = getpass.getpass(f"{what}: ")
+    else:
+        raise ParameterError(f"no {what}: give --passphrase-file FILE or set ${PASS_ENV}")
+    if not text:
+        raise ParameterError(f"the {what} is empty")
+    return text
+
+
+def _need_local(args) -> int:
+    from mpc.errors import ParameterError
+
+    if args.local is None:
+        raise ParameterError("running through the nodes needs the node daemon (mpc.node), which this build "
+                             "does not have yet; use --local N to run the parties in this process")
+    return args.local
+
+
+def _party_list(text: str) -> list[int]:
+    from mpc.errors import ParameterError
+
+    try:
+        ids = sorted({int(x) for x in text.split(",") if x.strip()})
+    except ValueError:
+        raise ParameterError(f"party ids are comma-separated integers, got {text!r}") from None
+    if not ids:
+        raise ParameterError("no party ids given")
+    return ids
+
+
+def _hex(text: str, what: str) -> bytes:
+    from mpc.errors import ParameterError
+
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise ParameterError(f"{what} must be hex, got {text[:20]!r}") from None
+
+
+def _public(folder: Path):
+    from mpc.errors import ParameterError
+    from mpc.threshold.keys import PublicKeyInfo
+
+    path = folder / PUBLIC
+    if not path.exists():
+        raise ParameterError(f"{path} not found: run `mpc keys dkg ... --out {folder}` first")
+    try:
+        return PublicKeyInfo.from_dict(json.loads(path.read_text()))
+    except ValueError as exc:
+        raise ParameterError(f"{path}: {exc}") from None
+
+
+def _load_shares(args, parties: list[int]):
+    from mpc.errors import ParameterError
+    from mpc.keystore import KeyStore
+    from mpc.threshold.keys import KeyShare
+
+    pub = _public(args.keys)
+    if any(not 0 <= p < pub.n for p in parties):
+        raise ParameterError(f"party ids {parties} are not all in 0..{pub.n - 1}")
+    if len(parties) < pub.threshold + 1:
+        raise ParameterError(f"{len(parties)} parties given; threshold t={pub.threshold} needs any "
+                             f"t+1 = {pub.threshold + 1}")
+    store, pw = KeyStore(args.keys), read_passphrase(args.passphrase_file)
+    keys = {}
+    for p in parties:
+        k = KeyShare.from_bytes(store.get(f"party{p}", pw))
+        if k.public() != pub or k.party != p:
+            raise ParameterError(f"key-store entry party{p} does not belong to the key in {args.keys / PUBLIC}")
+        keys[p] = k
+    return pub, keys
+
+
+# ------------------------------------------------------------------ actions
+def run_dkg(args) -> int:
+    from mpc.keystore import KeyStore
+    from mpc.threshold.dkg import dkg
+    from mpc.threshold.keys import check_threshold
+    from mpc.threshold.local import run_parties
+
+    n = _need_local(args)
+    check_threshold(n, args.threshold)
+    pw = read_passphrase(args.passphrase_file)
+    results = run_parties(n, lambda c: dkg(c, args.threshold), job="keys-dkg")
+    store = KeyStore(args.out)
+    for r in results:
+        store.put(f"party{r.key_share.party}", r.key_share.to_bytes(), pw, kind="threshold-key-share",
+                  overwrite=args.force)
+    pub = results[0].key_share.public()
+    (args.out / PUBLIC).write_text(json.dumps(pub.to_dict(), indent=1) + "\n")
+    print(f"group public key: {pub.group_key.hex()}")
+    print(f"parties: {n}, threshold t={args.threshold} (any {args.threshold + 1} suffice); "
+          f"shares in {args.out} (encrypted)")
+    return 0
+
+
+def run_sign(args) -> int:
+    from mpc.threshold.local import run_parties
+    from mpc.threshold.signing import frost_sign
+
+    signers = _party_list(args.signers)
+    msg = _hex(args.message, "--message")
+    pub, keys = _load_shares(args, signers)
+    sigs = run_parties(pub.n, lambda c: frost_sign(c, keys[c.pid], msg), parties=signers, job="keys-sign")
+    print(f"group public key: {pub.group_key.hex()}")
+    print(f"signature: {sigs[0].hex()}")
+    return 0
+
+
+def run_verify(args) -> int:
+    from mpc.threshold import frost
+
+    pub = _public(args.keys)
+    ok = frost.verify_signature(pub.group_key, _hex(args.message, "--message"), _hex(args.signature, "--signature"))
+    print("valid" if ok else "INVALID")
+    return 0 if ok else 1
+
+
+def run_encrypt(args) -> int:
+    from mpc.threshold import elgamal
+
+    pub = _public(args.keys)
+    print(elgamal.encrypt(pub.group_key, _hex(args.message, "--message")).hex())
+    return 0
+
+
+def run_decrypt(args) -> int:
+    from mpc.threshold import elgamal
+    from mpc.threshold.local import run_parties
+
+    parties = _party_list(args.decryptors)
+    blob = _hex(args.ciphertext, "--ciphertext")
+    c1 = elgamal.hybrid_c1(blob)
+    pub, keys = _load_shares(args, parties)
+    out = run_parties(pub.n, lambda c: elgamal.threshold_decrypt(c, keys[c.pid], [c1]),
+                      parties=parties, job="keys-decrypt")[0]
+    for p, why in out.rejected.items():
+        print(f"warning: party {p}'s partial decryption was rejected: {why}", file=sys.stderr)
+    print(elgamal.decrypt_hybrid(blob, out.shared[0]).hex())
+    return 0
+
+
+def run_rotate(args) -> int:
+    from mpc.keystore import KeyStore
+
+    old = read_passphrase(args.passphrase_file)
+    new = read_passphrase(args.new_passphrase_file, "new passphrase")
+    names = KeyStore(args.keys).rotate(old, new)
+    print(f"re-encrypted {len(names)} entries: {', '.join(names)}")
+    return 0
+
+
+def run_export(args) -> int:
+    from mpc.keystore import KeyStore
+
+    names = [s for s in args.names.split(",") if s] if args.names else None
+    done = KeyStore(args.keys).export_bundle(args.bundle, read_passphrase(args.passphrase_file),
+                                             read_passphrase(args.bundle_passphrase_file, "bundle passphrase"), names)
+    print(f"exported {len(done)} entries to {args.bundle}")
+    return 0
+
+
+def run_import(args) -> int:
+    from mpc.keystore import KeyStore
+
+    done = KeyStore(args.keys).import_bundle(args.bundle, read_passphrase(args.bundle_passphrase_file,
+                                                                          "bundle passphrase"),
+                                             read_passphrase(args.passphrase_file), overwrite=args.force)
+    print(f"imported {len(done)} entries into {args.keys}: {', '.join(done)}")
+    return 0
