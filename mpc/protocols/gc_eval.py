@@ -2,8 +2,10 @@
 
 What it computes: the outputs of a Boolean circuit (a name from `mpc.gc.bristol.shipped_names()`,
 e.g. ``aes_128``) for `instances` instances, each input value supplied by the party the job's
-`owners` names, read from that party's dataset column `input_columns[k]`; the outputs go to the
-job's `output_to` parties as `int_hex` strings (one list per output value).
+`owners` names, read from that party's dataset: `input_columns[k]` is one column (integers below
+2^53, since node datasets hold numbers as float64, or hex strings) or a list of columns holding
+32-bit limbs, least significant first (e.g. four columns for an AES-128 key). The outputs go to
+the job's `output_to` parties as `int_hex` strings (one list per output value).
 
 Security: semi-honest adversary corrupting one of the two parties (see `mpc.gc.yao`); the
 garbler and evaluator roles are fixed by `garbler` (the position in the job's parties). Outputs
@@ -50,9 +52,32 @@ def check_params(params: dict) -> dict:
     if garbler not in (0, 1):
         raise ParameterError(f"gc_eval: 'garbler' must be party position 0 or 1, got {garbler!r}")
     cols = p.get("input_columns", [f"in{j}" for j in range(k)])
-    if not isinstance(cols, (list, tuple)) or len(cols) != k or not all(isinstance(x, str) for x in cols):
-        raise ParameterError(f"gc_eval: 'input_columns' must name one dataset column per input value ({k})")
-    return {"circuit": name, "owners": list(owners), "instances": n, "garbler": garbler, "input_columns": list(cols)}
+    if not isinstance(cols, (list, tuple)) or len(cols) != k:
+        raise ParameterError(f"gc_eval: 'input_columns' must give one entry per input value ({k})")
+    norm = []
+    for j, (col, w) in enumerate(zip(cols, c.input_widths)):
+        if isinstance(col, str):
+            norm.append(col)
+        elif (isinstance(col, (list, tuple)) and len(col) == -(-w // 32) and all(isinstance(x, str) for x in col)):
+            norm.append(list(col))
+        else:
+            raise ParameterError(f"gc_eval: input_columns[{j}] must be a column name or a list of "
+                                 f"{-(-w // 32)} column names (32-bit limbs) for a {w}-bit value, got {col!r}")
+    return {"circuit": name, "owners": list(owners), "instances": n, "garbler": garbler, "input_columns": norm}
+
+
+def limb_bits(cols: list, width: int, n: int, names: list[str]) -> np.ndarray:
+    """(n, width) bits from 32-bit limb columns (least significant first), each in [0, 2^32)."""
+    total = [0] * n
+    for j, (col, name) in enumerate(zip(cols, names)):
+        a = np.asarray(col)
+        if a.shape != (n,) or a.dtype.kind not in "iuf":
+            raise ParameterError(f"gc_eval: limb column {name!r} must hold {n} numbers, got {a.dtype} {a.shape}")
+        if np.any(a < 0) or np.any(a >= 2**32) or np.any(a != np.floor(a)):
+            raise ParameterError(f"gc_eval: limb column {name!r} must hold integers in [0, 2^32)")
+        for i, v in enumerate(a.tolist()):
+            total[i] |= int(v) << (32 * j)
+    return B.int_to_bits(total, width)
 
 
 def column_bits(col, width: int, n: int, name: str) -> np.ndarray:
@@ -94,10 +119,15 @@ async def run(ctx: JobContext):
         if owner != me:
             continue
         col = p["input_columns"][k]
-        if not ctx.data or col not in ctx.data:
+        names = col if isinstance(col, list) else [col]
+        missing = [x for x in names if not ctx.data or x not in ctx.data]
+        if missing:
             raise ParameterError(f"gc_eval: party {comm.pid} supplies input value {k} of {c.name} but its dataset "
-                                 f"has no column {col!r} (job {comm.job})")
-        inputs.append(column_bits(ctx.data[col], w, p["instances"], col))
+                                 f"has no column(s) {missing} (job {comm.job})")
+        if isinstance(col, list):
+            inputs.append(limb_bits([ctx.data[x] for x in names], w, p["instances"], names))
+        else:
+            inputs.append(column_bits(ctx.data[col], w, p["instances"], col))
     sub = comm.fork("gc_eval")
     if me == GARBLER:
         party = Garbler(sub, e_pid, ctx.session.prg)

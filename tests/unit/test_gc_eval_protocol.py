@@ -23,7 +23,8 @@ def test_registered_and_params_checked():
                  "input_columns": ["in0", "in1"]}
     for bad in ({"circuit": "../../etc/passwd"}, {"circuit": "aes_128", "owners": [0]},
                 {"circuit": "aes_128", "owners": [0, 2]}, {"circuit": "aes_128", "instances": 0},
-                {"circuit": "aes_128", "garbler": 3}, {"circuit": "adder64", "input_columns": ["a"]}):
+                {"circuit": "aes_128", "garbler": 3}, {"circuit": "adder64", "input_columns": ["a"]},
+                {"circuit": "aes_128", "input_columns": [["a", "b"], "c"]}):
         with pytest.raises(ParameterError):
             check_params(bad)
 
@@ -70,3 +71,19 @@ def test_gc_eval_through_the_local_protocol_runner():
                              {"circuit": "mult64", "instances": 3}, output_to=(0, 1))
     expect = [[format(int(x) * int(y) % 2**64, "016x") for x, y in zip(a, b)]]
     assert res[0] == res[1] == {"outputs": expect}
+
+
+@pytest.mark.skipif(_native.active_isa() == "portable", reason="CPU without AES-NI")
+def test_gc_eval_with_32_bit_limb_columns_as_node_datasets_hold_them():
+    from mpc.protocols.local import run_protocol_local
+
+    key = bytes.fromhex("000102030405060708090a0b0c0d0e0f")
+    k = int.from_bytes(key, "big")
+    limbs = {f"k{j}": np.array([float((k >> (32 * j)) & 0xFFFFFFFF)]) for j in range(4)}  # float64, as loaded
+    pt = {"pt": np.array(["00112233445566778899aabbccddeeff"])}
+    params = {"circuit": "aes_128", "input_columns": [["k0", "k1", "k2", "k3"], "pt"]}
+    res = run_protocol_local("gc_eval", {0: limbs, 1: pt}, params, output_to=(1,))
+    assert res[0] is None and res[1] == {"outputs": [["69c4e0d86a7b0430d8cdb78070b4c55a"]]}
+    with pytest.raises(ParameterError, match="2\\^32"):
+        from mpc.protocols.gc_eval import limb_bits
+        limb_bits([np.array([2.0**32])], 32, 1, ["x"])
