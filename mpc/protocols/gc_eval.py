@@ -92,6 +92,11 @@ def column_bits(col, width: int, n: int, name: str) -> np.ndarray:
         if np.any(a < 0):
             raise ParameterError(f"gc_eval: column {name!r} has negative values")
         vals = [int(x) for x in a]
+    elif a.dtype.kind == "f" and a.ndim == 1:  # node datasets load numbers as float64: exact below 2^53
+        if np.any(a < 0) or np.any(a >= 2.0**53) or np.any(a != np.floor(a)):
+            raise ParameterError(f"gc_eval: column {name!r} must hold non-negative integers below 2^53 "
+                                 "(use 32-bit limb columns for wider values)")
+        vals = [int(x) for x in a]
     elif a.dtype == np.uint64 and a.ndim == 2 and a.shape[1] == -(-width // 64):
         vals = [sum(int(x) << (64 * j) for j, x in enumerate(row)) for row in a]
     else:

@@ -34,6 +34,10 @@ def test_column_formats():
     limbs = np.array([[1, 2]], dtype=np.uint64)
     assert column_bits(limbs, 128, 1, "c")[0, 64 + 1] == 1
     assert column_bits(np.array(["ff"]), 8, 1, "c").sum() == 8
+    assert column_bits(np.array([6.0]), 8, 1, "c").tolist()[0][:3] == [0, 1, 1]
+    for bad in (np.array([1.5]), np.array([-1.0]), np.array([2.0**53])):
+        with pytest.raises(ParameterError):
+            column_bits(bad, 64, 1, "c")
     with pytest.raises(ParameterError, match="rows"):
         column_bits(np.array([1, 2]), 8, 3, "c")
 
