@@ -20,6 +20,7 @@ order (inputs written before they are read), the declared gate and wire counts.
 from __future__ import annotations
 
 import importlib.resources
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -207,6 +208,9 @@ def _ints(tokens, lineno: int, source: str, what: str) -> list[int]:
 
 
 _ARITY = {"XOR": (2, 1), "AND": (2, 1), "INV": (1, 1), "EQW": (1, 1), "EQ": (1, 1)}
+# Fast paths for the common gate lines; anything else goes through the field-by-field checks.
+_BIN = re.compile(r"\s*2\s+1\s+(\d{1,12})\s+(\d{1,12})\s+(\d{1,12})\s+(XOR|AND)\s*", re.ASCII)
+_UN = re.compile(r"\s*1\s+1\s+(\d{1,12})\s+(\d{1,12})\s+(INV|EQW|EQ)\s*", re.ASCII)
 _CODE = {"XOR": XOR, "AND": AND, "INV": INV, "EQW": EQW, "EQ": EQ}
 
 
@@ -216,10 +220,10 @@ def parse(text: str, name: str = "<circuit>") -> Circuit:
         raise BristolFormatError("circuit text must be str", None, name)
     lines = text.split("\n")
     # Non-blank lines with their 1-based numbers.
-    body = [(i + 1, ln.split()) for i, ln in enumerate(lines) if ln.strip()]
+    body = [(i + 1, ln) for i, ln in enumerate(lines) if ln.strip()]
     if len(body) < 3:
         raise BristolFormatError("a circuit needs the three header lines", len(lines), name)
-    (l1, h1), (l2, h2), (l3, h3) = body[:3]
+    (l1, h1), (l2, h2), (l3, h3) = ((ln, raw.split()) for ln, raw in body[:3])
     hdr = _ints(h1, l1, name, "header")
     if len(hdr) != 2:
         raise BristolFormatError("line 1 must be '<ngates> <nwires>'", l1, name)
@@ -242,7 +246,34 @@ def parse(text: str, name: str = "<circuit>") -> Circuit:
                                  l1, name)
     n_written = sum(in_widths)
     op, a, b, c, src = [], [], [], [], []
-    for ln, toks in gate_lines:
+    for ln, raw in gate_lines:
+        fast = _BIN.fullmatch(raw)
+        if fast is not None:
+            x, y, z, kind = fast.groups()
+            n_written += 1
+            if n_written > nwires:
+                raise BristolFormatError(f"more wires written than the {nwires} declared", ln, name)
+            op.append(AND if kind == "AND" else XOR)
+            a.append(int(x))
+            b.append(int(y))
+            c.append(int(z))
+            src.append(ln)
+            continue
+        fast = _UN.fullmatch(raw)
+        if fast is not None:
+            x, z, kind = fast.groups()
+            n_written += 1
+            if n_written > nwires:
+                raise BristolFormatError(f"more wires written than the {nwires} declared", ln, name)
+            if kind == "EQ" and int(x) > 1:
+                raise BristolFormatError(f"EQ constant must be 0 or 1, not {int(x)}", ln, name)
+            op.append(_CODE[kind])
+            a.append(int(x))
+            b.append(-1)
+            c.append(int(z))
+            src.append(ln)
+            continue
+        toks = raw.split()
         if len(toks) < 4:
             raise BristolFormatError(f"gate line has {len(toks)} fields, needs at least 4", ln, name)
         kind = toks[-1]
