@@ -381,6 +381,24 @@ def load(path) -> Circuit:
     return parse(text, name=p.name)
 
 
+def header(path) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The input and output value widths of a circuit file, read from its header lines only
+    (for parameter checks that should not parse the whole circuit)."""
+    p = Path(path) if Path(path).exists() else shipped_path(str(path))
+    if p is None:
+        raise ParameterError(f"no circuit file {path!s} and no shipped circuit of that name")
+    rows = []
+    with open(p, encoding="utf-8", errors="replace") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if line.strip():
+                rows.append(_ints(line.split(), lineno, p.name, "header"))
+            if len(rows) == 3:
+                break
+    if len(rows) < 3 or any(not r or len(r) != r[0] + 1 for r in rows[1:]):
+        raise BristolFormatError("malformed header", None, p.name)
+    return tuple(rows[1][1:]), tuple(rows[2][1:])
+
+
 def _circuit_dir():
     return importlib.resources.files("mpc.gc.circuits")
 

@@ -39,8 +39,8 @@ def check_params(params: dict) -> dict:
     if not isinstance(name, str) or B.shipped_path(name) is None:
         raise ParameterError(f"gc_eval: 'circuit' must name a shipped circuit ({', '.join(B.shipped_names())}), "
                              f"got {name!r}")
-    c = B.load(name)
-    k = len(c.input_widths)
+    in_widths, _ = B.header(name)
+    k = len(in_widths)
     owners = p.get("owners", [0] + [1] * (k - 1))
     if not isinstance(owners, (list, tuple)) or len(owners) != k or any(o not in (0, 1) for o in owners):
         raise ParameterError(f"gc_eval: 'owners' must list party position 0 or 1 for each of the {k} input values "
@@ -55,7 +55,7 @@ def check_params(params: dict) -> dict:
     if not isinstance(cols, (list, tuple)) or len(cols) != k:
         raise ParameterError(f"gc_eval: 'input_columns' must give one entry per input value ({k})")
     norm = []
-    for j, (col, w) in enumerate(zip(cols, c.input_widths)):
+    for j, (col, w) in enumerate(zip(cols, in_widths)):
         if isinstance(col, str):
             norm.append(col)
         elif (isinstance(col, (list, tuple)) and len(col) == -(-w // 32) and all(isinstance(x, str) for x in col)):

@@ -129,3 +129,9 @@ def test_evaluate_checks_input_shapes():
         c.evaluate([[1]])
     with pytest.raises(ParameterError):
         c.evaluate([[1, 0], [1]])
+
+
+def test_header_only_read_matches_full_parse():
+    for name in ("aes_128", "mult2_64", "neg64"):
+        c = B.load(name)
+        assert B.header(name) == (c.input_widths, c.output_widths)
