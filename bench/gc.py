@@ -152,7 +152,7 @@ def main(argv=None) -> None:
         for threads in (False, True):
             records.append(_aes_2pc(n, reps if n == 1 else max(3, reps // 2), threads))
     try:
-        import mpc.node.localcluster  # noqa: F401
+        import mpc.node.localcluster  # noqa: F401  (only whether it exists)
         have_nodes = True
     except ImportError:
         have_nodes = False
