@@ -16,6 +16,7 @@ Run: python -m bench.gc [--quick]
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import time
 
@@ -151,13 +152,9 @@ def main(argv=None) -> None:
     for n in ((1, 50) if quick else (1, 1000)):
         for threads in (False, True):
             records.append(_aes_2pc(n, reps if n == 1 else max(3, reps // 2), threads))
-    try:
-        import mpc.node.localcluster  # noqa: F401  (only whether it exists)
-        have_nodes = True
-    except ImportError:
-        have_nodes = False
+    if importlib.util.find_spec("mpc.node") is None:
         print("no gRPC records: the node daemon (mpc.node) is not in this build")
-    if have_nodes:
+    else:
         for n in ((1, 50) if quick else (1, 1000)):
             records.append(_aes_2pc_grpc(n, 2 if quick else 3))
     print_table(records)
