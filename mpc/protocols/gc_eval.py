@@ -9,9 +9,9 @@ the job's `output_to` parties as `int_hex` strings (one list per output value).
 
 Security: semi-honest adversary corrupting one of the two parties (see `mpc.gc.yao`); the
 garbler and evaluator roles are fixed by `garbler` (the position in the job's parties). Outputs
-are exact function values, not noised: this protocol does not go through the DP release gate
-(`ctx.release`), so a node should allow it only for circuits whose outputs may be revealed
-exactly (e.g. encryption under a shared key, equality tests).
+are exact function values, not noised: the protocol is `dp_exempt` (it does not go through the
+DP release gate `ctx.release`), so a node runs it only on datasets whose policy names it, and
+only for circuits whose outputs may be revealed exactly (encryption, equality tests).
 
 References: Yao (FOCS 1986); Lindell-Pinkas (J. Cryptology 2009); half-gates (ZRE15); GKWY20
 hash; Naor-Pinkas base OT (SODA 2001); IKNP (CRYPTO 2003): see mpc.gc.yao and mpc.ot.
@@ -154,6 +154,8 @@ PROTOCOLS = [
         run=run,
         check_params=check_params,
         needs_dealer=False,
+        dp_exempt=("an exact function value (e.g. a ciphertext, a comparison bit) that the two parties agreed to "
+                   "compute, not a statistic of a dataset; a node runs it only on datasets whose policy names it"),
         min_parties=2,
         max_parties=2,
         security="semi-honest",

@@ -52,6 +52,9 @@ class JobContext:
     output_to: tuple[int, ...]
     release: Callable[..., Awaitable[Any]]
     progress: ProgressFn = field(default=lambda fraction, message: None)
+    #: the node's encrypted key store (mpc.keystore), for protocols that keep long-lived key
+    #: shares at the node (threshold keys); None where no key store is configured
+    keystore: Any = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,11 @@ class Protocol:
     #: so that the node can check a budget grant covers all of them before touching data)
     releases: Callable[[dict], list[ReleaseSpec]] = field(default=lambda params: [])
     needs_dealer: bool = True
+    #: None for protocols whose outputs leave only through ctx.release (DP-noised, budget
+    #: grant required). Protocols whose purpose is an exact output that does not describe the
+    #: data statistically (set membership in PSI, public keys and signatures) say why here; a
+    #: node runs them only on datasets whose policy allows them by name.
+    dp_exempt: str | None = None
     min_parties: int = 2
     max_parties: int | None = None
     security: str = "semi-honest"

@@ -1,0 +1,255 @@
+"""Client library: submit jobs to party nodes, follow their progress, collect results and reports.
+
+    from mpc.client import Client
+    with Client.from_config("client.toml") as client:
+        result, report = client.run("mean", inputs={0: "patients", 1: "patients"},
+                                    params={"column": "age"})
+
+`AsyncClient` is the same API for asyncio code. A job's report gives, per party, the bytes
+sent and received, the communication rounds and the seconds the job took there. Failures
+raise the engine's errors: `PartyUnreachable(party)` when a node is down or vanishes,
+`ProtocolAbort` when a node refuses or aborts the job (the message says which and why).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import grpc
+
+from mpc.errors import ParameterError, PartyUnreachable, ProtocolAbort
+from mpc.net import tls
+from mpc.node.config import ClientConfig, load_client_config
+from mpc.node.jobs import decode_result
+from mpc.v1 import control_pb2 as cpb
+from mpc.v1 import control_pb2_grpc
+
+ProgressFn = Callable[[dict], None]
+
+
+@dataclass
+class JobOutcome:
+    """A finished job: `result` (the first output party's value), every output party's value, the report."""
+
+    job_id: str
+    result: Any
+    outputs: dict[int, Any]
+    report: dict[int, dict]
+    spec_hash: str = ""
+    events: list = field(default_factory=list)
+
+    def __iter__(self) -> Iterator:
+        """`result, report = client.run(...)`."""
+        return iter((self.result, self.report))
+
+
+def _error_from(state: str, error: str, party: int, kind: str, job_id: str) -> Exception:
+    if kind == "unreachable" and party >= 0:
+        return PartyUnreachable(party, f"job {job_id} failed: {error}", job=job_id)
+    return ProtocolAbort(f"job {job_id} {state}: {error}", party=party if party >= 0 else None, job=job_id)
+
+
+def _rpc_error(exc: grpc.RpcError, node: int) -> Exception:
+    detail = exc.details() or ""
+    m = re.match(r"party=(\d+): (.*)", detail, re.S)
+    party, text = (int(m.group(1)), m.group(2)) if m else (None, detail)
+    if exc.code() == grpc.StatusCode.UNAVAILABLE:
+        who = party if party is not None else node
+        return PartyUnreachable(who, text if party is not None else f"node {node} is unreachable: {detail}")
+    if exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return PartyUnreachable(node, f"node {node} did not answer in time: {detail}")
+    return ProtocolAbort(f"node {node}: {exc.code().name}: {text}", party=party)
+
+
+class AsyncClient:
+    """Talks to the nodes of one roster over mutual TLS (or plain text with `insecure=True`)."""
+
+    def __init__(self, config: ClientConfig, *, insecure: bool = False):
+        self.config = config
+        self.insecure = insecure
+        self._files = None if config.tls is None or insecure else tls.TlsFiles.load(
+            config.tls.ca, config.tls.certificate, config.tls.key)
+        if self._files is None and not insecure:
+            raise ParameterError(f"{config.path}: TLS files are required (plain text only with insecure=True)")
+        self._channels: dict[int, grpc.aio.Channel] = {}
+
+    @classmethod
+    def from_config(cls, path: str | Path, *, insecure: bool = False) -> "AsyncClient":
+        return cls(load_client_config(path, insecure=insecure), insecure=insecure)
+
+    def _stub(self, node: int) -> control_pb2_grpc.ControlStub:
+        if node not in self.config.nodes:
+            raise ParameterError(f"node {node} is not listed in {self.config.path}")
+        ch = self._channels.get(node)
+        if ch is None:
+            addr = self.config.nodes[node]
+            opts = [("grpc.max_receive_message_length", 64 << 20)]
+            if self._files is None:
+                ch = grpc.aio.insecure_channel(addr, options=opts)
+            else:
+                opts.append(("grpc.ssl_target_name_override", tls.party_name(node)))
+                ch = grpc.aio.secure_channel(addr, tls.channel_credentials(self._files), options=opts)
+            self._channels[node] = ch
+        return control_pb2_grpc.ControlStub(ch)
+
+    @property
+    def default_node(self) -> int:
+        return min(self.config.nodes)
+
+    async def submit(self, protocol: str, inputs: Mapping[int, str], params: Mapping | None = None, *,
+                     output_to=None, parties=None, timeout_s: float = 0.0, job_id: str = "",
+                     node: int | None = None) -> str:
+        """Submit a job at `node` (default: the lowest id); returns its job id once every party started it."""
+        node = self.default_node if node is None else node
+        req = cpb.SubmitJobRequest(protocol=protocol, params_json=json.dumps(dict(params or {})),
+                                   inputs={int(k): str(v) for k, v in inputs.items()},
+                                   output_to=list(output_to or []), parties=list(parties or []),
+                                   timeout_s=float(timeout_s), job_id=job_id)
+        try:
+            reply = await self._stub(node).SubmitJob(req, timeout=max(30.0, 3 * timeout_s))
+        except grpc.RpcError as exc:
+            raise _rpc_error(exc, node) from None
+        return reply.job_id
+
+    async def watch(self, job_id: str, node: int | None = None, progress: ProgressFn | None = None) -> dict:
+        """Follow a job's progress at `node` until it ends; returns the last event."""
+        node = self.default_node if node is None else node
+        last = {}
+        try:
+            async for ev in self._stub(node).WatchJob(cpb.JobRequest(job_id=job_id)):
+                last = {"job_id": ev.job_id, "state": ev.state, "fraction": ev.fraction, "message": ev.message,
+                        "error": ev.error, "error_party": ev.error_party, "error_kind": ev.error_kind}
+                if progress is not None:
+                    progress(last)
+        except grpc.RpcError as exc:
+            raise _rpc_error(exc, node) from None
+        return last
+
+    async def result(self, job_id: str, nodes=None, *, wait: bool = True) -> JobOutcome:
+        """Every node's result and counters (after it finished the job, with `wait`); nodes that
+        cannot answer or do not know the job are left out."""
+        nodes = list(nodes or self.config.nodes)
+
+        async def one(n):
+            try:
+                if wait:
+                    async for ev in self._stub(n).WatchJob(cpb.JobRequest(job_id=job_id), timeout=3600):
+                        if ev.state in ("done", "failed", "cancelled"):
+                            break
+                return n, await self._stub(n).GetResult(cpb.JobRequest(job_id=job_id), timeout=10)
+            except grpc.RpcError:
+                return n, None
+
+        got = dict(await asyncio.gather(*(one(n) for n in nodes)))
+        outputs, report, spec_hash = {}, {}, ""
+        for n, r in sorted(got.items()):
+            if r is None:
+                continue
+            report[n] = {"state": r.state, "bytes_sent": r.bytes_sent, "bytes_received": r.bytes_received,
+                         "rounds": r.rounds, "seconds": r.seconds}
+            spec_hash = spec_hash or r.spec_hash_hex
+            if r.result_json:
+                outputs[n] = decode_result(r.result_json)
+        first = outputs[min(outputs)] if outputs else None
+        return JobOutcome(job_id=job_id, result=first, outputs=outputs, report=report, spec_hash=spec_hash)
+
+    async def run(self, protocol: str, inputs: Mapping[int, str], params: Mapping | None = None, *,
+                  output_to=None, parties=None, timeout_s: float = 0.0, node: int | None = None,
+                  progress: ProgressFn | None = None) -> JobOutcome:
+        """Submit, follow to the end, and collect: the result and a per-party report."""
+        node = self.default_node if node is None else node
+        job_id = await self.submit(protocol, inputs, params, output_to=output_to, parties=parties,
+                                   timeout_s=timeout_s, node=node)
+        last = await self.watch(job_id, node, progress)
+        if last.get("state") != "done":
+            raise _error_from(last.get("state", "?"), last.get("error", ""), last.get("error_party", -1),
+                              last.get("error_kind", ""), job_id)
+        return await self.result(job_id)
+
+    async def cancel(self, job_id: str, node: int | None = None) -> str:
+        node = self.default_node if node is None else node
+        try:
+            return (await self._stub(node).CancelJob(cpb.JobRequest(job_id=job_id), timeout=10)).state
+        except grpc.RpcError as exc:
+            raise _rpc_error(exc, node) from None
+
+    async def protocols(self, node: int | None = None) -> list[dict]:
+        node = self.default_node if node is None else node
+        try:
+            reply = await self._stub(node).ListProtocols(cpb.Empty(), timeout=10)
+        except grpc.RpcError as exc:
+            raise _rpc_error(exc, node) from None
+        return [{"name": p.name, "version": p.version, "summary": p.summary, "security": p.security,
+                 "needs_dealer": p.needs_dealer} for p in reply.protocols]
+
+    async def datasets(self, node: int | None = None) -> list[dict]:
+        node = self.default_node if node is None else node
+        try:
+            reply = await self._stub(node).ListDatasets(cpb.Empty(), timeout=10)
+        except grpc.RpcError as exc:
+            raise _rpc_error(exc, node) from None
+        return [{"name": d.name, "rows": d.rows, "columns": list(d.columns), "allow": list(d.allowed_protocols)}
+                for d in reply.datasets]
+
+    async def close(self) -> None:
+        for ch in self._channels.values():
+            await ch.close()
+        self._channels.clear()
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+
+class Client:
+    """The synchronous API: the same methods as `AsyncClient`, each run to completion."""
+
+    def __init__(self, config: ClientConfig, *, insecure: bool = False):
+        self._loop = asyncio.new_event_loop()
+        self._async = AsyncClient(config, insecure=insecure)
+
+    @classmethod
+    def from_config(cls, path: str | Path, *, insecure: bool = False) -> "Client":
+        return cls(load_client_config(path, insecure=insecure), insecure=insecure)
+
+    def _do(self, coro):
+        return self._loop.run_until_complete(coro)
+
+    def submit(self, *a, **kw) -> str:
+        return self._do(self._async.submit(*a, **kw))
+
+    def watch(self, *a, **kw) -> dict:
+        return self._do(self._async.watch(*a, **kw))
+
+    def result(self, *a, **kw) -> JobOutcome:
+        return self._do(self._async.result(*a, **kw))
+
+    def run(self, *a, **kw) -> JobOutcome:
+        return self._do(self._async.run(*a, **kw))
+
+    def cancel(self, *a, **kw) -> str:
+        return self._do(self._async.cancel(*a, **kw))
+
+    def protocols(self, *a, **kw) -> list[dict]:
+        return self._do(self._async.protocols(*a, **kw))
+
+    def datasets(self, *a, **kw) -> list[dict]:
+        return self._do(self._async.datasets(*a, **kw))
+
+    def close(self) -> None:
+        if not self._loop.is_closed():
+            self._do(self._async.close())
+            self._loop.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

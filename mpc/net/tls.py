@@ -1,0 +1,221 @@
+"""Certificates for mutual TLS between nodes and clients: creation and identity checks.
+
+Identity is the roster entry: a node named `party-<id>` presents a certificate whose common
+name and DNS SAN are `party-<id>`, signed by the roster's CA, with both server and client
+authentication usages; a client named `client-<name>` has a client-only certificate. A node
+pins each peer's certificate to the one its roster lists (SHA-256 of the DER), so a valid
+certificate of the right CA under another name, or a client certificate, is refused as a peer.
+Development certificates are valid for ten years, so they do not silently expire mid-project.
+Keys are ECDSA P-256 (supported by every gRPC TLS stack), made by the `cryptography` package.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from mpc.errors import ParameterError
+
+VALIDITY_DAYS = 3650
+
+
+def party_name(party_id: int) -> str:
+    """The TLS identity (CN and DNS SAN) of roster entry `party_id`."""
+    return f"party-{int(party_id)}"
+
+
+def client_name(name: str) -> str:
+    return f"client-{name}"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a presented certificate says: its name, whether it may act as a node, its pin."""
+
+    name: str
+    is_node: bool
+    fingerprint: bytes  # SHA-256 of the DER certificate
+
+    @property
+    def party_id(self) -> int | None:
+        if self.is_node and self.name.startswith("party-") and self.name[6:].isdigit():
+            return int(self.name[6:])
+        return None
+
+
+def fingerprint(cert_pem: bytes) -> bytes:
+    """SHA-256 of a PEM certificate's DER encoding (the pin)."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest()
+
+
+def identity_of(cert_pem: bytes) -> Identity:
+    """The identity a PEM certificate claims (CN; node = has the serverAuth usage)."""
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError as exc:
+        raise ParameterError(f"not a PEM certificate: {exc}") from None
+    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    name = str(cns[0].value) if cns else ""
+    try:
+        usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        is_node = ExtendedKeyUsageOID.SERVER_AUTH in usages
+    except x509.ExtensionNotFound:
+        is_node = False
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return Identity(name=name, is_node=is_node, fingerprint=hashlib.sha256(der).digest())
+
+
+def same_pin(a: bytes, b: bytes) -> bool:
+    """Constant-time comparison of two certificate pins."""
+    return hmac.compare_digest(a, b)
+
+
+# ------------------------------------------------------------------ creation
+
+def _key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _key_pem(key) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def _cert_pem(cert) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _name(cn: str, org: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+                      x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def make_ca(org: str = "mpc roster") -> tuple[bytes, bytes]:
+    """A self-signed CA: (certificate PEM, key PEM)."""
+    key = _key()
+    now = _dt.datetime.now(_dt.timezone.utc)
+    name = _name(f"{org} CA", org)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(int.from_bytes(os.urandom(16), "big") >> 1)
+        .not_valid_before(now - _dt.timedelta(minutes=5))
+        .not_valid_after(now + _dt.timedelta(days=VALIDITY_DAYS))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                     content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False,
+                                     encipher_only=False, decipher_only=False), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return _cert_pem(cert), _key_pem(key)
+
+
+def issue(ca_cert_pem: bytes, ca_key_pem: bytes, cn: str, *, node: bool,
+          org: str = "mpc roster") -> tuple[bytes, bytes]:
+    """A leaf certificate for `cn` signed by the CA: (certificate PEM, key PEM).
+
+    `node=True` gives server and client usages (a party node); `node=False` client only.
+    """
+    ca_cert = x509.load_pem_x509_certificate(ca_cert_pem)
+    ca_key = serialization.load_pem_private_key(ca_key_pem, password=None)
+    key = _key()
+    now = _dt.datetime.now(_dt.timezone.utc)
+    usages = [ExtendedKeyUsageOID.CLIENT_AUTH] + ([ExtendedKeyUsageOID.SERVER_AUTH] if node else [])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(cn, org)).issuer_name(ca_cert.subject).public_key(key.public_key())
+        .serial_number(int.from_bytes(os.urandom(16), "big") >> 1)
+        .not_valid_before(now - _dt.timedelta(minutes=5))
+        .not_valid_after(now + _dt.timedelta(days=VALIDITY_DAYS))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(cn)]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return _cert_pem(cert), _key_pem(key)
+
+
+def _write(path: Path, data: bytes, secret: bool = False) -> None:
+    path.write_bytes(data)
+    if secret:
+        path.chmod(0o600)
+
+
+def init_certs(out: Path, parties: int, *, dealer: bool = False,
+               clients: tuple[str, ...] = ("analyst",)) -> dict[str, Path]:
+    """Write ca.pem/ca.key, party-<i>.pem/.key (and the dealer's, id `parties`), client-<c>.pem/.key."""
+    if parties < 1:
+        raise ParameterError(f"--parties must be at least 1, got {parties}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if (out / "ca.key").exists():
+        raise ParameterError(f"{out} already holds a CA (ca.key); choose an empty folder")
+    ca_pem, ca_key = make_ca()
+    _write(out / "ca.pem", ca_pem)
+    _write(out / "ca.key", ca_key, secret=True)
+    written = {"ca": out / "ca.pem"}
+    names = [party_name(i) for i in range(parties + (1 if dealer else 0))]
+    for cn in names:
+        cert, key = issue(ca_pem, ca_key, cn, node=True)
+        _write(out / f"{cn}.pem", cert)
+        _write(out / f"{cn}.key", key, secret=True)
+        written[cn] = out / f"{cn}.pem"
+    for c in clients:
+        cn = client_name(c)
+        cert, key = issue(ca_pem, ca_key, cn, node=False)
+        _write(out / f"{cn}.pem", cert)
+        _write(out / f"{cn}.key", key, secret=True)
+        written[cn] = out / f"{cn}.pem"
+    return written
+
+
+# ------------------------------------------------------------------ gRPC credentials
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """The PEM bytes a node or client needs: the roster's CA, its own certificate and key."""
+
+    ca: bytes
+    cert: bytes
+    key: bytes
+
+    @classmethod
+    def load(cls, ca: Path, cert: Path, key: Path) -> "TlsFiles":
+        try:
+            return cls(Path(ca).read_bytes(), Path(cert).read_bytes(), Path(key).read_bytes())
+        except OSError as exc:
+            raise ParameterError(f"cannot read a TLS file: {exc}") from None
+
+
+def server_credentials(files: TlsFiles):
+    """Server credentials that require a client certificate signed by the roster's CA."""
+    import grpc
+
+    return grpc.ssl_server_credentials([(files.key, files.cert)], root_certificates=files.ca,
+                                       require_client_auth=True)
+
+
+def channel_credentials(files: TlsFiles):
+    """Channel credentials presenting our certificate and trusting only the roster's CA."""
+    import grpc
+
+    return grpc.ssl_channel_credentials(root_certificates=files.ca, private_key=files.key,
+                                        certificate_chain=files.cert)
+
+
+def presented_certificate(context) -> bytes | None:
+    """The PEM certificate the TLS peer of a gRPC call presented (None on a plain-text channel)."""
+    auth = context.auth_context() or {}
+    pems = auth.get("x509_pem_cert") or []
+    return pems[0] if pems else None
