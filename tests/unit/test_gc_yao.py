@@ -165,3 +165,16 @@ def test_messages_over_one_piece_are_split_and_reassembled():
     res = LocalPair().run(c, [], [a], owners=("e",), output_to=("garbler",))
     assert np.array_equal(res.garbler[0], c.evaluate([a])[0])
     assert res.stats["evaluator"]["messages_sent"] >= 3  # u matrix + two pieces of labels
+
+
+def test_edge_circuits_no_gates_and_outputs_that_are_inputs_or_reread():
+    ident = B.parse("0 4\n1 4\n1 4\n\n")  # no gates: the output is the input
+    res = LocalPair().run(ident, [], [np.array([[1, 0, 1, 1]], np.uint8)], owners=("e",),
+                          output_to=("garbler", "evaluator"))
+    assert res.garbler[0].tolist() == res.evaluator[0].tolist() == [[1, 0, 1, 1]]
+    # outputs are wires 1..4: two of them are inputs, wire 3 is an output that a later gate reads
+    c = B.parse("2 5\n2 2 1\n2 2 2\n\n2 1 0 1 3 AND\n2 1 3 2 4 XOR\n")
+    bits = B.int_to_bits(list(range(8)), 3)
+    res = LocalPair().run(c, [bits[:, :2]], [bits[:, 2:]], output_to=("evaluator",))
+    expect = c.evaluate([bits[:, :2], bits[:, 2:]])
+    assert all(np.array_equal(a, b) for a, b in zip(res.evaluator, expect))
