@@ -16,6 +16,7 @@ BUILTIN_MODULES: list[str] = [
     "mpc.protocols.regression",
     "mpc.psi.protocol",
     "mpc.threshold.protocols",
+    "mpc.protocols.gc_eval",
 ]
 
 
