@@ -157,11 +157,10 @@ class AsyncClient:
             spec_hash = spec_hash or r.spec_hash_hex
             if r.result_json:
                 outputs[n] = decode_result(r.result_json)
-            if r.cosignature_json:
-                cosigned[n] = (r.cosignature_json, r.result_json)
+            cosigned[n] = (r.cosignature_json, r.result_json)
         first = outputs[min(outputs)] if outputs else None
         cosignature = None
-        if cosigned:  # each node's record goes in its report entry; the client checks them all
+        if any(c for c, _ in cosigned.values()):  # each node's record goes in its report entry; all are checked
             from mpc.threshold.cosign import check_job_cosignature
 
             cosignature = check_job_cosignature(job_id, spec_hash, cosigned)

@@ -70,8 +70,9 @@ def parse(message: bytes) -> dict:
 def check_job_cosignature(job_id: str, spec_hash: str, entries: Mapping[int, tuple[str, str]]) -> dict:
     """Check a job's co-signature as the nodes returned it; returns the combined record.
 
-    `entries[node] = (that node's co-signature record (JSON), that node's raw result JSON)`;
-    the returned record's "nodes" holds every node's parsed record. Checks
+    `entries[node] = (that node's co-signature record (JSON; "" if it returned none), that
+    node's raw result JSON)`; the returned record's "nodes" holds every node's parsed record.
+    A node that returned a result but no co-signature is refused. Checks
     that every node returned the same statement and signature, that the statement names this
     job and spec hash, that the Ed25519 signature verifies under the group key, and that every
     returned result matches its digest in the statement. Raises `ProtocolAbort` /
@@ -81,6 +82,11 @@ def check_job_cosignature(job_id: str, spec_hash: str, entries: Mapping[int, tup
         raise ParameterError(f"job {job_id}: no co-signature to check")
     parsed = {}
     for node, (text, result_json) in entries.items():
+        if not text:
+            if result_json:
+                raise ProtocolAbort(f"job {job_id}: node {node} returned a result without the co-signature the "
+                                    "other nodes made", party=node, job=job_id)
+            continue  # e.g. the dealer, which takes no part in signing
         try:
             rec = json.loads(text)
             if not isinstance(rec, dict):
@@ -89,6 +95,8 @@ def check_job_cosignature(job_id: str, spec_hash: str, entries: Mapping[int, tup
             raise ProtocolAbort(f"job {job_id}: node {node} returned a malformed co-signature record",
                                 party=node, job=job_id) from None
         parsed[node] = (rec, result_json)
+    if not parsed:
+        raise ParameterError(f"job {job_id}: no co-signature to check")
     entries = parsed
     first = min(entries)
     ref = entries[first][0]

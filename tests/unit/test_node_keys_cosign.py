@@ -198,6 +198,8 @@ def test_job_result_cosignature_verifies_and_binds_each_result(tmp_path):
     assert combined["results"]["1"] is None and combined["signers"] == [0, 1, 2]
     with pytest.raises(CheatingDetected, match="node 0"):
         cosign.check_job_cosignature("job-1", "11" * 32, {**entries, 0: (recs[0], '{"sum": 13.5}')})
+    with pytest.raises(ProtocolAbort, match="node 2 returned a result without the co-signature"):
+        cosign.check_job_cosignature("job-1", "11" * 32, {**entries, 2: ("", results[2])})
     with pytest.raises(ProtocolAbort, match="not this job"):
         cosign.check_job_cosignature("job-2", "11" * 32, entries)
     forged = json.loads(recs[2])
