@@ -111,9 +111,10 @@ async def announce(comm: Comm, status: dict) -> dict[int, dict]:
     tag = comm.tag("keys-status")
     for p in comm.others:
         await comm.send(p, tag, data)
+    # all peers at once (as Comm.exchange): a peer that vanished is named at once, not after a live one's timeout
+    raws = await asyncio.gather(*(comm.recv(p, tag, max_bytes=MAX_STATUS) for p in comm.others))
     got = {comm.pid: status}
-    for p in comm.others:
-        raw = await comm.recv(p, tag, max_bytes=MAX_STATUS)
+    for p, raw in zip(comm.others, raws):
         try:
             got[p] = json.loads(raw)
             if not isinstance(got[p], dict):
