@@ -17,7 +17,7 @@ ALL = {0: "patients", 1: "patients", 2: "patients"}
 
 @pytest.fixture
 def net(tmp_path):
-    cluster, data = make_cluster(tmp_path, parties=3, dealer=False, timeout_s=3.0)
+    cluster, data = make_cluster(tmp_path, parties=3, dealer=False, timeout_s=3.0, no_dp=True)
     cluster.start()
     try:
         cluster.wait_ready()
