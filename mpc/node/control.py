@@ -13,6 +13,7 @@ import grpc
 
 from mpc.errors import MPCError, ParameterError, PartyUnreachable
 from mpc.net import tls
+from mpc.node.grants import grants_needed
 from mpc.v1 import control_pb2 as cpb
 from mpc.v1 import control_pb2_grpc
 
@@ -45,8 +46,6 @@ class ControlService(control_pb2_grpc.ControlServicer):
     async def PrepareJob(self, request, context):
         """The job id, spec hash and grants a submission of `request` needs (nothing is recorded)."""
         await self._client(context)
-        from mpc.node.grants import grants_needed
-
         try:
             protocol, spec, h = self.node.jobs.plan(self.node.jobs.build_spec(request))
         except MPCError as exc:

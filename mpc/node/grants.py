@@ -34,13 +34,20 @@ from pathlib import Path
 
 from dp.budget.grants import SignedGrant, load_public_key
 from dp.errors import DPError, GrantInvalid, GrantMissing
-from dp.release import ReleaseGate
 from mpc.errors import ParameterError
 from mpc.node.release import NO_DP_NOTE, ExactRelease, GatedRelease
 
 SPEC_MODES = ("distributed", "central", "off", "exempt")
 DP_MODES = ("distributed", "central")
 MAX_GRANT_JSON = 16 * 1024
+
+
+def _release_gate():
+    """dp.release.ReleaseGate, imported when a node first needs it (it pulls in dp-accounting, which a
+    node that runs with --no-dp or without [budget] never uses)."""
+    from dp.release import ReleaseGate
+
+    return ReleaseGate
 
 
 def budget_dataset(party: int, dataset: str) -> str:
@@ -73,6 +80,7 @@ class Admission:
         self._client = None
         budget = config.budget
         if budget is not None and not no_dp and config.role == "party":
+            _release_gate()          # load the DP layer now, not during a job's prepare step
             try:
                 self.public_key = load_public_key(Path(budget.public_key).read_text())
             except OSError as exc:
@@ -151,7 +159,7 @@ class Admission:
                                  f"at nodes started with --no-dp")
         kw = dict(mode=spec.dp_mode, colluders=colluders(spec))
         if me not in spec.inputs:
-            return GatedRelease(ReleaseGate(spec.epsilon, spec.delta, releases, **kw))
+            return GatedRelease(_release_gate()(spec.epsilon, spec.delta, releases, **kw))
         dataset = budget_dataset(me, spec.inputs[me])
         if not grant_json:
             raise GrantMissing(f"job {spec.job_id}: party {me} contributes dataset {dataset!r} but the job carries "
@@ -162,7 +170,7 @@ class Admission:
                                f"than {MAX_GRANT_JSON}")
         try:
             grant = SignedGrant.from_json(grant_json)
-            gate = ReleaseGate.admit(grant, self.public_key, job_hash=job_hash, dataset=dataset,
+            gate = _release_gate().admit(grant, self.public_key, job_hash=job_hash, dataset=dataset,
                                      epsilon=spec.epsilon, delta=spec.delta, releases=releases, **kw)
             grant_id, seq = await asyncio.to_thread(self._budget().redeem, grant, job_hash, dataset)
         except DPError as exc:      # same class, with the job and party named

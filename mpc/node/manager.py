@@ -4,9 +4,9 @@ Flow: the coordinator checks the request and builds a `JobSpec`, sends `Prepare`
 participant (each checks the protocol is registered, its dataset allows it and the parameters
 are valid, admits the job under its DP policy — verifying and redeeming the budget grant for its
 dataset, `mpc.node.grants` — opens the job's inbox and answers with the spec hash it computed),
-then `Start` to all. Each participant first exchanges the spec hash with every other one over the job's own
-transport and aborts on any mismatch, then runs the protocol (a compute party) or serves
-preprocessing (the dealer). A failure anywhere is sent to the other participants as `Abort`, so
+then `Start` to all. Each participant first exchanges the spec hash with every other one over
+the job's own transport and aborts on any mismatch, then runs the protocol (a compute party) or
+serves preprocessing (the dealer). A failure anywhere is sent to the other participants as `Abort`, so
 nobody waits for a timeout; whatever happens, the job's inbox is closed and its record is final.
 """
 
