@@ -15,6 +15,7 @@ BUILTIN_MODULES: list[str] = [
     "mpc.protocols.vertical",
     "mpc.protocols.regression",
     "mpc.psi.protocol",
+    "mpc.protocols.gc_eval",
 ]
 
 

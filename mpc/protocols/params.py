@@ -47,7 +47,7 @@ def bounds(params: Mapping, lower: str = "lower", upper: str = "upper") -> tuple
     if not lo < hi:
         raise ParameterError(f"need {lower} < {upper}, got {lo} and {hi}")
     if max(abs(lo), abs(hi)) > 2.0**20:
-        raise ParameterError(f"bounds beyond ±2^20 do not fit the fixed-point format; rescale the column")
+        raise ParameterError("bounds beyond ±2^20 do not fit the fixed-point format; rescale the column")
     return lo, hi
 
 

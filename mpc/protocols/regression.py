@@ -32,7 +32,7 @@ import numpy as np
 from mpc.errors import ParameterError
 from mpc.protocols import params as P
 from mpc.protocols.registry import JobContext, Protocol, ReleaseSpec
-from mpc.runtime.sectypes import concatenate, zeros_like_public
+from mpc.runtime import concatenate, zeros_like_public
 
 
 def check_regression(params: dict, model: str) -> dict:

@@ -33,7 +33,9 @@ from mpc.net.transport import Transport
 from mpc.ops.grr import seeded_targets
 from mpc.ops.open import open_additive, open_shamir
 from mpc.preprocessing.provider import TripleSource
-from mpc.runtime.sectypes import AdditiveArray, SecretArray, ShamirArray, default_bound
+from mpc.runtime.additive_array import AdditiveArray
+from mpc.runtime.sectypes import SecretArray, default_bound
+from mpc.runtime.shamir_array import ShamirArray
 from mpc.sharing.prss import MAX_PRSS_KEYS, PRSS, PairwiseSeeds, prss_sets
 from mpc.sharing.shamir import Shamir
 
@@ -134,7 +136,7 @@ class Session:
     def _require_triples(self, what: str) -> TripleSource:
         if self.triples is None:
             raise ParameterError(f"{what} on additive shares needs a triple source (e.g. a trusted dealer: "
-                                 f"run_local(..., dealer=True) or Session(triples=DealerTriples(...)))")
+                                 f"run_local(..., triples='dealer') or Session(triples=DealerTriples(...)))")
         return self.triples
 
     # ------------------------------------------------------------------ input
@@ -175,7 +177,7 @@ class Session:
             share = self._additive_input(owner, encoded, in_shape, tag)
             return AdditiveArray(self, RING, share, frac, bound)
         share = await self._shamir_input(owner, encoded, in_shape, self.comm.tag("input-share"))
-        return ShamirArray(self, share, frac, bound)
+        return ShamirArray(self, FIELD, share, frac, bound)
 
     def _encode_input(self, value, kind, domain: Domain, frac: int, bound: float):
         if value is None:
@@ -275,4 +277,4 @@ class Session:
             return AdditiveArray(self, RING, self.prg.uint64(shape), 0, float(2 ** 63))
         if self.prss is None:
             raise ParameterError(f"PRSS is unavailable for n={self.n}, t={self.t} (too many keys)")
-        return ShamirArray(self, self.prss.random_share(shape, self.comm.tag("prss")), 0, float(2 ** 60))
+        return ShamirArray(self, FIELD, self.prss.random_share(shape, self.comm.tag("prss")), 0, float(2 ** 60))

@@ -7,6 +7,7 @@ void register_cpu(py::module_& m);
 void register_prg(py::module_& m);
 void register_field(py::module_& m);
 void register_dpnoise(py::module_& m);
+void register_gc(py::module_& m);
 
 PYBIND11_MODULE(_native, m) {
   m.doc() = "Native kernels of the MPC engine: AES-CTR PRG, GF(2^61-1) arithmetic.";
@@ -14,4 +15,5 @@ PYBIND11_MODULE(_native, m) {
   register_prg(m);
   register_field(m);
   register_dpnoise(m);
+  register_gc(m);
 }

@@ -73,7 +73,7 @@ PROTOCOLS = [
 
 HERE = __import__("pathlib").Path(__file__).resolve().parent
 BUILTIN = ["sum", "count", "mean", "variance", "histogram", "dot", "expression", "linear_regression",
-           "logistic_regression", "psi"]
+           "logistic_regression", "psi", "gc_eval"]
 ALLOW = ["net_sum", "net_dot", "net_slow", "net_env"] + BUILTIN
 
 

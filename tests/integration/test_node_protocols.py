@@ -89,8 +89,15 @@ def _check_psi(out, data):
     assert len(out["members"]) == len(common)
 
 
-PARTIES = {"psi": [0, 1]}
+def _check_gc_eval(out, data):
+    expect = [format((int(a) + int(b)) % 2**64, "016x") for a, b in zip(data[0]["pid"], data[1]["age"])]
+    assert out == {"outputs": [expect]}
+
+
+PARTIES = {"psi": [0, 1], "gc_eval": [0, 1]}
 CASES = {
+    "gc_eval": ({"circuit": "adder64", "instances": 40, "input_columns": ["pid", "age"]},
+                {0: "patients", 1: "patients"}, _check_gc_eval),
     "psi": ({"key": "pid"}, {0: "patients", 1: "patients"}, _check_psi),
     "sum": ({"column": "bmi", "lower": 15, "upper": 40}, ALL, _check_sum),
     "count": ({"where": {"column": "age", "op": ">=", "value": 60}}, ALL, _check_count),

@@ -1,0 +1,1 @@
+"""Garbled circuits: Bristol Fashion parsing, half-gates garbling (native), Yao 2PC."""

@@ -1,0 +1,1 @@
+"""Bristol Fashion circuit files shipped with the package (data; see README.md)."""
