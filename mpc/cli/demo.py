@@ -20,7 +20,8 @@ STATS = ["mean_radius", "mean_texture"]
 FEATURES = ["worst_radius", "worst_concave_points", "worst_texture", "mean_concavity"]
 SOURCE = {"mean_radius": 0, "mean_texture": 1, "mean_concavity": 6, "worst_radius": 20, "worst_texture": 21,
           "worst_concave_points": 27}
-# public clipping bounds (domain knowledge, fixed before looking at any hospital's data)
+# public clipping bounds, picked from the published ranges of these Wisconsin features (the dataset
+# is public); in a deployment they come from domain knowledge, never from the private rows
 BOUNDS = {"worst_radius": [7.0, 30.0], "worst_concave_points": [0.0, 0.25], "worst_texture": [12.0, 45.0],
           "mean_concavity": [0.0, 0.35]}
 L2 = 0.01
