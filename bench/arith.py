@@ -40,7 +40,7 @@ def bench_shamir(n: int, t: int, size: int, repeats: int) -> dict:
                          n=size, seconds=seconds, bytes_per_party=0, rounds=0, repeats=repeats, transport="none")
 
 
-def run_op(parties: int, make_inputs, op, repeats: int, *, dealer=True, threshold=None):
+def run_op(parties: int, make_inputs, op, repeats: int, *, triples="dealer", threshold=None):
     """Time `op(s, inputs)` at every party (wall time across all parties), with its traffic."""
 
     async def program(s):
@@ -54,7 +54,7 @@ def run_op(parties: int, make_inputs, op, repeats: int, *, dealer=True, threshol
             marks.append((t0, time.perf_counter(), s.stats.since(before)))
         return marks
 
-    results = run_local(parties, program, dealer=dealer, threshold=threshold)
+    results = run_local(parties, program, triples=triples, threshold=threshold)
     walls = [max(r[k][1] for r in results) - min(r[k][0] for r in results) for k in range(repeats)]
     traffic = [r[0][2] for r in results]
     return (float(np.median(walls)), max(d["bytes_sent"] for d in traffic), max(d["rounds"] for d in traffic))
@@ -73,7 +73,7 @@ def bench_mul(parties: int, size: int, repeats: int, scheme: str) -> dict:
         return await (xy[0] * xy[1])
 
     t = (parties - 1) // 2
-    secs, sent, rounds = run_op(parties, make, op, repeats, dealer=(scheme == "additive"),
+    secs, sent, rounds = run_op(parties, make, op, repeats, triples="dealer" if scheme == "additive" else None,
                                 threshold=t if scheme == "shamir" else None)
     proto = "beaver+dealer" if scheme == "additive" else f"shamir-grr t={t}"
     return common.record(AREA, "mul", "ours", protocol=proto, parties=parties, n=size, seconds=secs,
@@ -92,7 +92,7 @@ def bench_matmul(parties: int, dim: int, repeats: int, scheme: str = "additive")
     async def op(s, ab):
         return await (ab[0] @ ab[1])
 
-    secs, sent, rounds = run_op(parties, make, op, repeats, dealer=(scheme == "additive"))
+    secs, sent, rounds = run_op(parties, make, op, repeats, triples="dealer" if scheme == "additive" else None)
     proto = "beaver-matrix+dealer" if scheme == "additive" else "shamir-grr"
     return common.record(AREA, "matmul", "ours", protocol=proto, parties=parties, n=dim, seconds=secs,
                          bytes_per_party=sent, rounds=rounds, repeats=repeats, transport="local",

@@ -47,8 +47,17 @@ class GrantMismatch(GrantInvalid):
     """The grant is for another job hash, dataset, or a smaller epsilon/delta than needed."""
 
 
+class GrantMissing(GrantInvalid):
+    """A job that releases DP outputs from a dataset came without a grant for that dataset."""
+
+
 class GrantReused(GrantInvalid):
     """The grant was already redeemed once (grants are single-use)."""
+
+
+class GrantRefused(DPError):
+    """The caller may not do this with grants: its certificate does not match the principal, or it is
+    not a node certificate (only nodes redeem)."""
 
 
 class LedgerError(DPError):

@@ -5,10 +5,11 @@ grant is authentic (Ed25519 under the service key pinned in the node's config), 
 this job's spec hash and this node's dataset, and covers the ε, δ of every release the protocol
 declares; it then redeems the grant at the budget service (single use, recorded in the
 ledger). `gate.release_for(output_to)` is the `JobContext.release` a protocol calls: it splits
-the grant's ε and δ evenly over the declared releases (basic composition, as the ledger
-counts), noises the secret output with distributed discrete-Gaussian shares (`dp.distributed`)
-— or, in the weaker central mode, opens to the single output party which noises it — and
-appends a report entry {output, ε, δ, mechanism, noise scale} to `gate.report`.
+the job's ε and δ (which the grant covers) evenly over the declared releases (basic
+composition, as the ledger counts), noises the secret output with distributed discrete-Gaussian
+shares (`dp.distributed`) — or, in the weaker central mode, opens to the single output party
+which noises it — and appends a report entry {output, ε, δ, mechanism, noise scale, mode} to
+`gate.report`.
 
 Security: as `dp.distributed` (semi-honest, at most t colluders). A release the grant does not
 cover (an undeclared output, or one release too many) is refused with GrantMismatch.
@@ -50,16 +51,20 @@ def _sensitivities(spec, dims: int) -> tuple[float | None, float | None]:
 class ReleaseGate:
     """One node's gate for one job: the redeemed grant, the per-release allowance, the report."""
 
-    def __init__(self, body: g.GrantBody, releases: list, *, mode: str = "distributed", colluders: int | None = None):
+    def __init__(self, epsilon: float, delta: float, releases: list, *, mode: str = "distributed",
+                 colluders: int | None = None, grant: g.GrantBody | None = None):
+        """A gate spending the job's (ε, δ) over `releases`; `grant` is the redeemed grant, if this
+        node contributes data (a compute party without data still noises its shares)."""
         if mode not in MODES:
             raise DPParameterError(f"release mode must be one of {MODES}, got {mode!r}")
-        self.grant = body
+        self.grant = grant
+        self.epsilon, self.delta = float(epsilon), float(delta)
         self.releases = list(releases)
         self.mode = mode
         self.colluders = colluders
-        self.epsilon_each, self.delta_each = split_budget(body.epsilon, body.delta, self.releases)
+        self.epsilon_each, self.delta_each = split_budget(self.epsilon, self.delta, self.releases)
         if mode == "distributed" and self.delta_each <= 0:
-            raise DPParameterError("distributed noise is Gaussian and needs delta > 0 in the grant")
+            raise DPParameterError("distributed noise is Gaussian and needs delta > 0")
         self._left = {}
         for spec in self.releases:
             self._left[spec.name] = self._left.get(spec.name, 0) + 1
@@ -69,9 +74,10 @@ class ReleaseGate:
     def admit(cls, grant: g.SignedGrant, public_key, *, job_hash: str | bytes, dataset: str, epsilon: float,
               delta: float, releases: list, redeem: Callable | None = None, now: float | None = None,
               mode: str = "distributed", colluders: int | None = None) -> "ReleaseGate":
-        """Verify the grant (raises before any data is touched), redeem it once, return the gate."""
+        """Verify the grant covers (ε, δ) of this job and dataset (raises before any data is touched),
+        redeem it once, return the gate (which spends exactly the job's ε, δ)."""
         body = g.verify(grant, public_key, job_hash=job_hash, dataset=dataset, epsilon=epsilon, delta=delta, now=now)
-        gate = cls(body, releases, mode=mode, colluders=colluders)
+        gate = cls(epsilon, delta, releases, mode=mode, colluders=colluders, grant=body)
         if redeem is not None:
             redeem(grant, job_hash, dataset)
         return gate
@@ -116,7 +122,9 @@ async def release_distributed(session, x, spec, *, epsilon: float, delta: float,
     noise = plan.share(x.shape, prg)
     noised = x.add_private(noise.astype(np.float64) / float(1 << x.frac), plan.tail_bound())
     value = await session.open(noised, to=to)
-    return value, plan.report(spec.name)
+    entry = plan.report(spec.name)
+    entry["mode"] = "distributed (every party noises its share before opening; nobody sees the raw value)"
+    return value, entry
 
 
 async def release_central(session, x, spec, *, epsilon: float, delta: float, to=None, prg: PRG | None = None):

@@ -2,11 +2,18 @@
 
     from mpc.client import Client
     with Client.from_config("client.toml") as client:
-        result, report = client.run("mean", inputs={0: "patients", 1: "patients"},
-                                    params={"column": "age"})
+        out = client.run("mean", inputs={0: "patients", 1: "patients"},
+                         params={"column": "age", "lower": 0, "upper": 120}, epsilon=1.0, delta=1e-6)
+        print(out.result, out.privacy)
 
 `AsyncClient` is the same API for asyncio code. A job's report gives, per party, the bytes
-sent and received, the communication rounds and the seconds the job took there. Failures
+sent and received, the communication rounds and the seconds the job took there; `privacy`
+lists per output its name, ε, δ, mechanism and noise scale (or why it is exact).
+
+Differentially private jobs spend budget: `run`/`submit` ask the coordinator for the job spec
+hash and the contributing datasets (`prepare`), request one grant per dataset for (ε, δ) from
+the budget service named in the client config's [budget] (over mutual TLS with the client's
+certificate, as its principal), and submit the job with the grants. Failures
 raise the engine's errors: `PartyUnreachable(party)` when a node is down or vanishes,
 `ProtocolAbort` when a node refuses or aborts the job (the message says which and why).
 """
@@ -42,12 +49,31 @@ class JobOutcome:
     report: dict[int, dict]
     spec_hash: str = ""
     events: list = field(default_factory=list)
+    #: per output: {output, epsilon, delta, mechanism, noise_scale, colluders_tolerated, mode, dp}, or
+    #: {output, dp: False, note} for exact outputs (DP-exempt protocols, nodes run with --no-dp)
+    privacy: list = field(default_factory=list)
     #: the checked co-signature of the results (None: the nodes do not co-sign); see mpc.node.keys
     cosignature: dict | None = None
 
     def __iter__(self) -> Iterator:
         """`result, report = client.run(...)`."""
         return iter((self.result, self.report))
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """What a submission needs (from `prepare`): the job id and spec hash the grants must name, and
+    the grants: contributing party -> dataset name at the budget service (empty: none needed)."""
+
+    job_id: str
+    spec_hash: str
+    protocol: str
+    dp_mode: str
+    epsilon: float
+    delta: float
+    grants: dict[int, str]
+    dp_exempt: str = ""
+    releases: tuple[str, ...] = ()
 
 
 def _error_from(state: str, error: str, party: int, kind: str, job_id: str) -> Exception:
@@ -79,6 +105,7 @@ class AsyncClient:
         if self._files is None and not insecure:
             raise ParameterError(f"{config.path}: TLS files are required (plain text only with insecure=True)")
         self._channels: dict[int, grpc.aio.Channel] = {}
+        self._budget = None
 
     @classmethod
     def from_config(cls, path: str | Path, *, insecure: bool = False) -> "AsyncClient":
@@ -103,15 +130,77 @@ class AsyncClient:
     def default_node(self) -> int:
         return min(self.config.nodes)
 
+    @staticmethod
+    def _request(protocol, inputs, params, *, output_to, parties, timeout_s, job_id, epsilon, delta,
+                 grants=None) -> cpb.SubmitJobRequest:
+        return cpb.SubmitJobRequest(protocol=protocol, params_json=json.dumps(dict(params or {})),
+                                    inputs={int(k): str(v) for k, v in inputs.items()},
+                                    output_to=list(output_to or []), parties=list(parties or []),
+                                    timeout_s=float(timeout_s), job_id=job_id, epsilon=float(epsilon or 0.0),
+                                    delta=float(delta or 0.0),
+                                    grants_json={int(p): g.to_json() for p, g in (grants or {}).items()})
+
+    async def prepare(self, protocol: str, inputs: Mapping[int, str], params: Mapping | None = None, *,
+                      epsilon: float = 0.0, delta: float = 0.0, output_to=None, parties=None,
+                      timeout_s: float = 0.0, job_id: str = "", node: int | None = None) -> JobPlan:
+        """The job id, spec hash and grants a submission needs (the coordinator checks the job; nothing runs)."""
+        node = self.default_node if node is None else node
+        req = self._request(protocol, inputs, params, output_to=output_to, parties=parties, timeout_s=timeout_s,
+                            job_id=job_id, epsilon=epsilon, delta=delta)
+        try:
+            r = await self._stub(node).PrepareJob(req, timeout=30.0)
+        except grpc.RpcError as exc:
+            raise _rpc_error(exc, node) from None
+        return JobPlan(job_id=r.job_id, spec_hash=r.spec_hash_hex, protocol=r.protocol, dp_mode=r.dp_mode,
+                       epsilon=r.epsilon, delta=r.delta, grants={g.party: g.dataset for g in r.grants},
+                       dp_exempt=r.dp_exempt, releases=tuple(r.releases))
+
+    def _budget_client(self):
+        if self._budget is None:
+            from dp.budget.client import BudgetClient
+            from dp.budget.service import TlsFiles
+
+            b, t = self.config.budget, self.config.tls
+            if b is None:
+                raise ParameterError(f"this job releases differentially private outputs and needs budget grants, "
+                                     f"but {self.config.path} has no [budget] section (address, principal of the "
+                                     f"privacy-budget service)")
+            tls_paths = None if self._files is None else TlsFiles(t.certificate, t.key, t.ca)
+            self._budget = BudgetClient(b.address, tls=tls_paths, insecure=tls_paths is None,
+                                        server_name=b.server_name)
+        return self._budget
+
+    async def request_grants(self, plan: JobPlan, *, ttl: int = 0) -> dict:
+        """One grant per contributing dataset of `plan` for its (ε, δ), from the budget service."""
+        if not plan.grants:
+            return {}
+        budget = self._budget_client()
+        principal = self.config.budget.principal
+
+        def one(dataset):
+            return budget.request_grant(principal, dataset, plan.epsilon, plan.delta, plan.spec_hash, plan.protocol,
+                                        ttl)
+
+        got = await asyncio.gather(*(asyncio.to_thread(one, d) for d in plan.grants.values()))
+        return dict(zip(plan.grants, got))
+
     async def submit(self, protocol: str, inputs: Mapping[int, str], params: Mapping | None = None, *,
                      output_to=None, parties=None, timeout_s: float = 0.0, job_id: str = "",
-                     node: int | None = None) -> str:
-        """Submit a job at `node` (default: the lowest id); returns its job id once every party started it."""
+                     node: int | None = None, epsilon: float = 0.0, delta: float = 0.0,
+                     grants: Mapping | None = None) -> str:
+        """Submit a job at `node` (default: the lowest id); returns its job id once every party started it.
+
+        A DP job spends (`epsilon`, `delta`) on every contributing dataset. Without `grants`, the job
+        is first prepared and its grants requested from the budget service; with `grants` (party ->
+        `dp.budget.grants.SignedGrant`), `job_id` must be the one `prepare` gave.
+        """
         node = self.default_node if node is None else node
-        req = cpb.SubmitJobRequest(protocol=protocol, params_json=json.dumps(dict(params or {})),
-                                   inputs={int(k): str(v) for k, v in inputs.items()},
-                                   output_to=list(output_to or []), parties=list(parties or []),
-                                   timeout_s=float(timeout_s), job_id=job_id)
+        if grants is None:
+            plan = await self.prepare(protocol, inputs, params, epsilon=epsilon, delta=delta, output_to=output_to,
+                                      parties=parties, timeout_s=timeout_s, job_id=job_id, node=node)
+            job_id, grants = plan.job_id, await self.request_grants(plan)
+        req = self._request(protocol, inputs, params, output_to=output_to, parties=parties, timeout_s=timeout_s,
+                            job_id=job_id, epsilon=epsilon, delta=delta, grants=grants)
         try:
             reply = await self._stub(node).SubmitJob(req, timeout=max(30.0, 3 * timeout_s))
         except grpc.RpcError as exc:
@@ -126,6 +215,8 @@ class AsyncClient:
             async for ev in self._stub(node).WatchJob(cpb.JobRequest(job_id=job_id)):
                 last = {"job_id": ev.job_id, "state": ev.state, "fraction": ev.fraction, "message": ev.message,
                         "error": ev.error, "error_party": ev.error_party, "error_kind": ev.error_kind}
+                if ev.privacy_json:
+                    last["privacy"] = json.loads(ev.privacy_json)
                 if progress is not None:
                     progress(last)
         except grpc.RpcError as exc:
@@ -153,12 +244,14 @@ class AsyncClient:
             if r is None:
                 continue
             report[n] = {"state": r.state, "bytes_sent": r.bytes_sent, "bytes_received": r.bytes_received,
-                         "rounds": r.rounds, "seconds": r.seconds}
+                         "rounds": r.rounds, "seconds": r.seconds,
+                         "privacy": json.loads(r.privacy_json) if r.privacy_json else []}
             spec_hash = spec_hash or r.spec_hash_hex
             if r.result_json:
                 outputs[n] = decode_result(r.result_json)
             cosigned[n] = (r.cosignature_json, r.result_json)
         first = outputs[min(outputs)] if outputs else None
+        privacy = next((report[n]["privacy"] for n in [*sorted(outputs), *sorted(report)] if report[n]["privacy"]), [])
         cosignature = None
         if any(c for c, _ in cosigned.values()):  # each node's record goes in its report entry; all are checked
             from mpc.threshold.cosign import check_job_cosignature
@@ -167,15 +260,18 @@ class AsyncClient:
             for n, rec in cosignature["nodes"].items():
                 report[n]["cosignature"] = rec
         return JobOutcome(job_id=job_id, result=first, outputs=outputs, report=report, spec_hash=spec_hash,
-                          cosignature=cosignature)
+                          privacy=privacy, cosignature=cosignature)
 
     async def run(self, protocol: str, inputs: Mapping[int, str], params: Mapping | None = None, *,
                   output_to=None, parties=None, timeout_s: float = 0.0, node: int | None = None,
-                  progress: ProgressFn | None = None) -> JobOutcome:
-        """Submit, follow to the end, and collect: the result and a per-party report."""
+                  progress: ProgressFn | None = None, epsilon: float = 0.0, delta: float = 0.0,
+                  grants: Mapping | None = None, job_id: str = "") -> JobOutcome:
+        """Submit (with budget grants for a DP job), follow to the end, and collect: the result, a
+        per-party report and the per-output privacy report."""
         node = self.default_node if node is None else node
         job_id = await self.submit(protocol, inputs, params, output_to=output_to, parties=parties,
-                                   timeout_s=timeout_s, node=node)
+                                   timeout_s=timeout_s, node=node, epsilon=epsilon, delta=delta, grants=grants,
+                                   job_id=job_id)
         last = await self.watch(job_id, node, progress)
         if last.get("state") != "done":
             raise _error_from(last.get("state", "?"), last.get("error", ""), last.get("error_party", -1),
@@ -207,10 +303,20 @@ class AsyncClient:
         return [{"name": d.name, "rows": d.rows, "columns": list(d.columns), "allow": list(d.allowed_protocols)}
                 for d in reply.datasets]
 
+    async def budget_status(self, datasets) -> dict[str, list[dict]]:
+        """Remaining budget of this client's principal on each budget dataset (e.g. "party-0/patients")."""
+        budget = self._budget_client()
+        got = await asyncio.gather(*(asyncio.to_thread(budget.status, self.config.budget.principal, d)
+                                     for d in datasets))
+        return dict(zip(datasets, got))
+
     async def close(self) -> None:
         for ch in self._channels.values():
             await ch.close()
         self._channels.clear()
+        if self._budget is not None:
+            self._budget.close()
+            self._budget = None
 
     async def __aenter__(self) -> "AsyncClient":
         return self
@@ -232,6 +338,15 @@ class Client:
 
     def _do(self, coro):
         return self._loop.run_until_complete(coro)
+
+    def prepare(self, *a, **kw) -> JobPlan:
+        return self._do(self._async.prepare(*a, **kw))
+
+    def request_grants(self, *a, **kw) -> dict:
+        return self._do(self._async.request_grants(*a, **kw))
+
+    def budget_status(self, *a, **kw) -> dict:
+        return self._do(self._async.budget_status(*a, **kw))
 
     def submit(self, *a, **kw) -> str:
         return self._do(self._async.submit(*a, **kw))

@@ -14,10 +14,11 @@ from dp import errors
 from dp.budget.grants import SignedGrant
 from dp.budget.service import MAX_MESSAGE_BYTES, TlsFiles
 from dp.v1 import budget_pb2, budget_pb2_grpc
+from mpc.net import tls as mtls
 
 _ERRORS = {cls.__name__: cls for cls in (
     errors.BudgetExceeded, errors.NoBudget, errors.GrantReused, errors.GrantExpired, errors.GrantForged,
-    errors.GrantMismatch, errors.GrantInvalid, errors.DPParameterError, errors.LedgerError)}
+    errors.GrantMismatch, errors.GrantRefused, errors.GrantInvalid, errors.DPParameterError, errors.LedgerError)}
 
 
 def job_hash_bytes(job_hash: bytes | str) -> bytes:
@@ -41,8 +42,7 @@ class BudgetClient:
         opts = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
         if tls is not None:
-            cert, key, ca = tls.read()
-            creds = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
+            creds = mtls.channel_credentials(tls.load())
             if server_name:
                 opts.append(("grpc.ssl_target_name_override", server_name))
             self._channel = grpc.secure_channel(address, creds, options=opts)

@@ -7,9 +7,14 @@ connection, and `BEGIN IMMEDIATE` serialises the writers (also across processes 
 file). Every request is validated (sizes, formats, ranges) before it touches the ledger;
 errors go back as gRPC status codes with the `dp-error` trailer naming the exception class.
 
-Security: mutual TLS with the deployment's certificates (server certificate and key, CA that
-signs the clients' certificates; a client without a certificate from that CA is refused by the
-TLS handshake). Plaintext only with an explicit `insecure=True`, which logs a warning. The
+Security: mutual TLS with the deployment's certificates (`mpc certs init --budget` gives the
+server certificate `budget-service`; the CA that signs the nodes' and clients' certificates; a
+caller without a certificate from that CA is refused by the TLS handshake; credentials come from
+`mpc.net.tls`). With TLS the grant's principal is bound to the caller's certificate: a
+`client-<name>` certificate may request grants only for principals whose last segment is
+`<name>`, other certificates (nodes included) may not request grants at all, and only node
+certificates may redeem them (`bind_principal=False` lifts both, for PKIs named otherwise).
+Plaintext only with an explicit `insecure=True`, which logs a warning and binds nothing. The
 service trusts its administrators (who set budgets on the ledger file) and its host.
 """
 
@@ -29,6 +34,7 @@ from dp import errors
 from dp.budget import grants as g
 from dp.budget.ledger import Ledger
 from dp.v1 import budget_pb2, budget_pb2_grpc
+from mpc.net import tls as mtls
 
 log = logging.getLogger("dp.budget")
 
@@ -40,6 +46,7 @@ _STATUS = {
     errors.GrantReused: grpc.StatusCode.ALREADY_EXISTS,
     errors.GrantExpired: grpc.StatusCode.FAILED_PRECONDITION,
     errors.GrantForged: grpc.StatusCode.PERMISSION_DENIED,
+    errors.GrantRefused: grpc.StatusCode.PERMISSION_DENIED,
     errors.GrantMismatch: grpc.StatusCode.FAILED_PRECONDITION,
     errors.GrantInvalid: grpc.StatusCode.INVALID_ARGUMENT,
     errors.DPParameterError: grpc.StatusCode.INVALID_ARGUMENT,
@@ -55,9 +62,10 @@ class TlsFiles:
     key: Path
     ca: Path
 
-    def read(self) -> tuple[bytes, bytes, bytes]:
+    def load(self) -> mtls.TlsFiles:
+        """The PEM bytes, as `mpc.net.tls` builds gRPC credentials from them."""
         try:
-            return Path(self.cert).read_bytes(), Path(self.key).read_bytes(), Path(self.ca).read_bytes()
+            return mtls.TlsFiles(Path(self.ca).read_bytes(), Path(self.cert).read_bytes(), Path(self.key).read_bytes())
         except OSError as exc:
             raise errors.DPParameterError(f"cannot read TLS file: {exc}") from None
 
@@ -73,7 +81,8 @@ class BudgetService(budget_pb2_grpc.BudgetServicer):
     """The servicer: one `Ledger` connection per worker thread, one signing key."""
 
     def __init__(self, db: str | Path, key, *, thresholds: tuple[float, ...] = (0.75, 0.9),
-                 default_ttl: int = 600, sync: str = "normal"):
+                 default_ttl: int = 600, sync: str = "normal", bind_principal: bool = False):
+        self.bind_principal = bind_principal
         self._db = Path(db)
         self._key = key
         self._public = g.public_bytes(key)
@@ -96,8 +105,34 @@ class BudgetService(budget_pb2_grpc.BudgetServicer):
         log.exception("budget service: unexpected error")
         context.abort(grpc.StatusCode.INTERNAL, f"internal error in the budget service: {type(exc).__name__}")
 
+    def _caller(self, context) -> mtls.Identity | None:
+        pem = mtls.presented_certificate(context)
+        return mtls.identity_of(pem) if pem is not None else None
+
+    def _check_requester(self, context, principal: str) -> None:
+        """With principal binding: the caller's client certificate must name the principal's analyst."""
+        if not self.bind_principal:
+            return
+        ident = self._caller(context)
+        name = mtls.principal_name(ident) if ident is not None else None
+        if name is None:
+            raise errors.GrantRefused(f"only client certificates (client-<name>) may request grants; the caller "
+                                      f"presented {ident.name if ident else 'no certificate'!r}")
+        if principal.rsplit("/", 1)[-1] != name:
+            raise errors.GrantRefused(f"certificate {ident.name!r} may request grants only for principals ending "
+                                      f"in '/{name}' (or equal to {name!r}), not {principal!r}")
+
+    def _check_redeemer(self, context) -> None:
+        if not self.bind_principal:
+            return
+        ident = self._caller(context)
+        if ident is None or not ident.is_node:
+            raise errors.GrantRefused(f"only node certificates may redeem grants; the caller presented "
+                                      f"{ident.name if ident else 'no certificate'!r}")
+
     def RequestGrant(self, request, context):
         try:
+            self._check_requester(context, request.principal)
             if len(request.job_hash) != 32:
                 raise errors.DPParameterError(f"job_hash must be the 32-byte SHA-256 of the job spec, "
                                               f"got {len(request.job_hash)} bytes")
@@ -116,6 +151,7 @@ class BudgetService(budget_pb2_grpc.BudgetServicer):
 
     def RedeemGrant(self, request, context):
         try:
+            self._check_redeemer(context)
             if len(request.job_hash) != 32:
                 raise errors.DPParameterError("job_hash must be 32 bytes")
             signed = g.SignedGrant(bytes(request.grant.body), bytes(request.grant.signature))
@@ -149,9 +185,7 @@ def build_server(service: BudgetService, address: str, *, tls: TlsFiles | None =
     ])
     budget_pb2_grpc.add_BudgetServicer_to_server(service, server)
     if tls is not None:
-        cert, key, ca = tls.read()
-        creds = grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=True)
-        port = server.add_secure_port(address, creds)
+        port = server.add_secure_port(address, mtls.server_credentials(tls.load()))
     elif insecure:
         log.warning("budget service on %s WITHOUT TLS (--insecure): grants and budgets travel in the clear; "
                     "use only for local experiments", address)

@@ -43,6 +43,9 @@ def register(sub) -> None:
     s.add_argument("--ttl", type=int, default=600, help="default grant lifetime in seconds")
     s.add_argument("--sync", choices=["normal", "full"], default="normal",
                    help="SQLite durability: normal survives process crashes, full also power loss")
+    s.add_argument("--no-bind-principal", action="store_true",
+                   help="with TLS, do not bind principals to client certificates (client-<name> may request "
+                        "only for .../<name>; only node certificates may redeem): for PKIs named otherwise")
     s.set_defaults(func=run_serve)
 
     s = bsub.add_parser("verify", help="recompute the ledger's hash chain; name the first tampered row")
@@ -88,6 +91,8 @@ def _tls(p) -> None:
 
 def _client(p) -> None:
     p.add_argument("--server", required=True, help="HOST:PORT of the budget service")
+    p.add_argument("--server-name", default="budget-service",
+                   help="TLS name of the service's certificate (default: budget-service, from mpc certs init --budget)")
     p.add_argument("--principal", required=True, help="org/project/analyst")
     p.add_argument("--dataset", required=True)
     _tls(p)
@@ -162,7 +167,7 @@ def run_serve(args) -> int:
     tls = _tls_files(args)
     key = grants.load_or_create_key(args.key)
     service = BudgetService(args.db, key, thresholds=policy.parse_thresholds(args.alert_at), default_ttl=args.ttl,
-                            sync=args.sync)
+                            sync=args.sync, bind_principal=tls is not None and not args.no_bind_principal)
     serve(service, args.listen, tls=tls, insecure=args.insecure, announce=lambda m: print(m, flush=True))
     return 0
 
@@ -201,7 +206,8 @@ def run_pubkey(args) -> int:
 def run_request(args) -> int:
     from dp.budget.client import BudgetClient
 
-    with BudgetClient(args.server, tls=_tls_files(args), insecure=args.insecure) as client:
+    with BudgetClient(args.server, tls=_tls_files(args), insecure=args.insecure,
+                      server_name=args.server_name) as client:
         grant = client.request_grant(args.principal, args.dataset, args.epsilon, args.delta, args.job_hash,
                                      args.protocol, args.ttl)
     print(grant.to_json())
@@ -211,7 +217,8 @@ def run_request(args) -> int:
 def run_status(args) -> int:
     from dp.budget.client import BudgetClient
 
-    with BudgetClient(args.server, tls=_tls_files(args), insecure=args.insecure) as client:
+    with BudgetClient(args.server, tls=_tls_files(args), insecure=args.insecure,
+                      server_name=args.server_name) as client:
         levels = client.status(args.principal, args.dataset)
     for lv in levels:
         line = (f"{lv['scope']} / {lv['dataset']}: epsilon {lv['total_limit'] - lv['total_spent']:.6g} of "

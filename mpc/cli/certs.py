@@ -1,4 +1,5 @@
-"""`mpc certs init --parties 3 --out DIR`: a CA, per-party node certificates and client certificates."""
+"""`mpc certs init --parties 3 --out DIR`: a CA, per-party node certificates, client certificates and
+(`--budget`) the budget service's server certificate."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ def register(sub) -> None:
     i.add_argument("--out", required=True, help="folder to write (must not hold a CA already)")
     i.add_argument("--dealer", action="store_true",
                    help="also a certificate for a trusted dealer node (roster id = parties)")
+    i.add_argument("--budget", action="store_true",
+                   help="also a server certificate for the privacy-budget service (budget-service.pem)")
     i.add_argument("--client", action="append", default=None, metavar="NAME",
                    help="client certificate(s) to create (default: analyst)")
     i.set_defaults(func=run_init)
@@ -22,7 +25,7 @@ def run_init(args) -> int:
 
     from mpc.net.tls import init_certs
 
-    written = init_certs(Path(args.out), args.parties, dealer=args.dealer,
+    written = init_certs(Path(args.out), args.parties, dealer=args.dealer, budget=args.budget,
                          clients=tuple(args.client or ["analyst"]))
     for name, path in written.items():
         print(f"{name:>16}  {path}")

@@ -8,6 +8,10 @@ def register(sub) -> None:
     p.add_argument("--config", required=True, help="the node's TOML file")
     p.add_argument("--insecure", action="store_true",
                    help="plain-text gRPC, identities unchecked: local experiments only")
+    p.add_argument("--no-dp", action="store_true",
+                   help="release every output EXACTLY, without budget grants (NOT differentially private): "
+                        "local experiments and tests only; without it a node needs a [budget] section to run "
+                        "protocols that are not DP-exempt")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     p.set_defaults(func=run)
 
@@ -23,7 +27,7 @@ def run(args) -> int:
     config = load_node_config(args.config, insecure=args.insecure)
 
     async def main():
-        node = Node(config, insecure=args.insecure)
+        node = Node(config, insecure=args.insecure, no_dp=args.no_dp)
         await node.run_until_signal()
 
     asyncio.run(main())

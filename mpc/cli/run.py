@@ -1,4 +1,6 @@
-"""`mpc run PROTOCOL --config client.toml --input 0=patients ...`: run a job, with a progress bar."""
+"""`mpc run PROTOCOL --config client.toml --input 0=patients ... --epsilon 1 --delta 1e-6`: run a job,
+with a progress bar; a DP job requests its budget grants first (the client config's [budget]).
+Prints the result, the per-output privacy report and the per-party counters."""
 
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ def register(sub) -> None:
                    help="compute parties (repeat; default every party in the roster)")
     p.add_argument("--node", type=int, default=None, help="the node to submit to (default: lowest id)")
     p.add_argument("--timeout", type=float, default=0.0, help="per-wait timeout in the job (s)")
+    p.add_argument("--epsilon", type=float, default=0.0,
+                   help="privacy loss the job spends on each contributing dataset (DP jobs; split over its outputs)")
+    p.add_argument("--delta", type=float, default=0.0, help="delta of the job (distributed noise needs delta > 0)")
     p.add_argument("--json", action="store_true", help="print the result and report as JSON")
     p.add_argument("--insecure", action="store_true", help="plain text (local experiments only)")
     p.set_defaults(func=run)
@@ -43,6 +48,7 @@ def run(args) -> int:
     from mpc.client import Client
     from mpc.errors import ParameterError
     from mpc.node.jobs import plain
+    from mpc.node.release import describe
 
     inputs = {}
     for item in args.input:
@@ -56,13 +62,17 @@ def run(args) -> int:
         raise ParameterError(f"--params is not JSON: {exc}") from None
     with Client.from_config(args.config, insecure=args.insecure) as client:
         out = client.run(args.protocol, inputs, params, output_to=args.output_to, parties=args.parties,
-                         timeout_s=args.timeout, node=args.node, progress=progress_bar())
+                         timeout_s=args.timeout, node=args.node, progress=progress_bar(), epsilon=args.epsilon,
+                         delta=args.delta)
     if args.json:
-        print(json.dumps({"job_id": out.job_id, "result": plain(out.result), "report": out.report,
-                          "cosignature": out.cosignature}, indent=1))
+        print(json.dumps({"job_id": out.job_id, "result": plain(out.result), "privacy": out.privacy,
+                          "report": out.report, "cosignature": out.cosignature}, indent=1))
         return 0
     print(f"job {out.job_id}  spec hash {out.spec_hash[:16]}...")
     print(f"result: {out.result}")
+    print("privacy:")
+    for entry in out.privacy or [{"output": "all outputs", "note": "no privacy report (no output party answered)"}]:
+        print(f"  {describe(entry)}")
     if out.cosignature is not None:  # checked by the client (mpc.threshold.cosign.check_job_cosignature)
         c = out.cosignature
         print(f"co-signed by parties {c['signers']} with key {c['key_id']} ({c['group_public_key']}):")

@@ -34,12 +34,14 @@ def chunk_count(nbytes: int, chunk_bytes: int) -> int:
     return max(1, -(-nbytes // chunk_bytes))
 
 
-def split(data: bytes, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[bytes]:
-    """`data` cut into pieces of at most `chunk_bytes` (one piece for an empty message)."""
+def split(data: bytes | memoryview, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[bytes]:
+    """`data` cut into `bytes` pieces of at most `chunk_bytes` (one piece for an empty message).
+
+    The pieces are copies, so a memoryview's buffer is not referenced afterwards."""
     if chunk_bytes <= 0:
         raise ValueError("chunk_bytes must be positive")
     if len(data) <= chunk_bytes:
-        return [data]
+        return [bytes(data)]
     view = memoryview(data)
     return [bytes(view[i:i + chunk_bytes]) for i in range(0, len(data), chunk_bytes)]
 

@@ -74,7 +74,7 @@ class _Link:
                                               f"({self.net.roster[self.peer].address}) within {timeout} s; "
                                               f"is its node up? (mpc check)", job=job) from None
 
-    async def enqueue(self, job: str, tag: str, data: bytes) -> None:
+    async def enqueue(self, job: str, tag: str, data: bytes | memoryview) -> None:
         while self.queued > _HIGH_WATER and self.connected.is_set():
             self.space.clear()
             await self.space.wait()
@@ -363,7 +363,12 @@ class PeerNetwork:
 
 
 class GrpcTransport(Transport):
-    """One job's endpoint on a `PeerNetwork` (endpoints = roster ids; the dealer is one of them)."""
+    """One job's endpoint on a `PeerNetwork` (endpoints = roster ids; the dealer is one of them).
+
+    Payloads may be read-only memoryviews: they are copied once, into the wire chunks, when
+    queued (`framing.split`)."""
+
+    zero_copy = True
 
     def __init__(self, network: PeerNetwork, job_id: str, mailbox: JobMailbox, send_timeout: float | None = 10.0):
         super().__init__(network.party_id, network.n_endpoints)

@@ -37,6 +37,17 @@ def client_name(name: str) -> str:
     return f"client-{name}"
 
 
+#: the TLS identity (CN and DNS SAN) of the privacy-budget service's server certificate
+BUDGET_SERVICE_NAME = "budget-service"
+
+
+def principal_name(identity: "Identity") -> str | None:
+    """The analyst name a client certificate stands for (`client-<name>` -> `<name>`); None for others."""
+    if identity.is_node or not identity.name.startswith("client-") or len(identity.name) == 7:
+        return None
+    return identity.name[7:]
+
+
 @dataclass(frozen=True)
 class Identity:
     """What a presented certificate says: its name, whether it may act as a node, its pin."""
@@ -152,9 +163,10 @@ def _write(path: Path, data: bytes, secret: bool = False) -> None:
         path.chmod(0o600)
 
 
-def init_certs(out: Path, parties: int, *, dealer: bool = False,
+def init_certs(out: Path, parties: int, *, dealer: bool = False, budget: bool = False,
                clients: tuple[str, ...] = ("analyst",)) -> dict[str, Path]:
-    """Write ca.pem/ca.key, party-<i>.pem/.key (and the dealer's, id `parties`), client-<c>.pem/.key."""
+    """Write ca.pem/ca.key, party-<i>.pem/.key (and the dealer's, id `parties`), client-<c>.pem/.key,
+    and with `budget` the budget service's server certificate budget-service.pem/.key."""
     if parties < 1:
         raise ParameterError(f"--parties must be at least 1, got {parties}")
     out = Path(out)
@@ -165,7 +177,7 @@ def init_certs(out: Path, parties: int, *, dealer: bool = False,
     _write(out / "ca.pem", ca_pem)
     _write(out / "ca.key", ca_key, secret=True)
     written = {"ca": out / "ca.pem"}
-    names = [party_name(i) for i in range(parties + (1 if dealer else 0))]
+    names = [party_name(i) for i in range(parties + (1 if dealer else 0))] + ([BUDGET_SERVICE_NAME] if budget else [])
     for cn in names:
         cert, key = issue(ca_pem, ca_key, cn, node=True)
         _write(out / f"{cn}.pem", cert)

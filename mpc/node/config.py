@@ -31,9 +31,11 @@ A node's file (`mpc node --config party0.toml`)::
     columns = { age = "float", smoker = "int" }
     allow = ["sum", "mean"]       # protocols that may use this dataset
 
-    [budget]                      # optional: the privacy-budget service
-    address = "budget.example:50060"
-    public_key = "keys/budget.pub"
+    [budget]                      # the privacy-budget service (without it: only DP-exempt protocols,
+    address = "budget.example:50060"  #  or every protocol unnoised with `mpc node --no-dp`)
+    public_key = "keys/budget.pub"    # the service's Ed25519 key, hex (`mpc budget pubkey`)
+    server_name = "budget-service"    # TLS name of its certificate (default)
+    mode = "distributed"              # or "central" (weaker: the output party sees the raw value)
 
     [keystore]                    # optional: threshold key shares, co-signing (mpc.node.keys)
     path = "keys/party0"
@@ -41,7 +43,8 @@ A node's file (`mpc node --config party0.toml`)::
     cosign_key = "cosign"         # optional: co-sign every job result with this threshold key
 
 Relative paths are relative to the file. A client's file has `[client]` (name, ca, certificate,
-key) and `[[nodes]]` (id, address).
+key), `[[nodes]]` (id, address) and, to run DP jobs, `[budget]` (address, principal
+"org/project/analyst", server_name).
 """
 
 from __future__ import annotations
@@ -91,10 +94,33 @@ class DatasetConfig:
         return "npy" if self.path.suffix.lower() == ".npy" else "csv"
 
 
+BUDGET_MODES = ("distributed", "central")
+
+
 @dataclass(frozen=True)
 class BudgetConfig:
     address: str
     public_key: Path
+    server_name: str = "budget-service"
+    mode: str = "distributed"
+
+
+def _budget(raw: dict, base: Path, where: str, *, client: bool = False):
+    """The [budget] table of a node's (address, public_key, mode) or a client's file (address, principal)."""
+    b = raw["budget"]
+    w = f"{where} [budget]"
+    if not isinstance(b, dict):
+        raise ParameterError(f"{w} must be a table")
+    address = _need(b, "address", str, w)
+    server_name = b.get("server_name", "budget-service")
+    if not isinstance(server_name, str) or not server_name:
+        raise ParameterError(f"{w}: server_name must be a non-empty string")
+    if client:
+        return ClientBudgetConfig(address, _need(b, "principal", str, w), server_name)
+    mode = b.get("mode", "distributed")
+    if mode not in BUDGET_MODES:
+        raise ParameterError(f"{w}: mode must be one of {BUDGET_MODES}, got {mode!r}")
+    return BudgetConfig(address, _path(base, _need(b, "public_key", str, w)), server_name, mode)
 
 
 @dataclass(frozen=True)
@@ -239,11 +265,7 @@ def load_node_config(path: str | Path, *, insecure: bool = False) -> NodeConfig:
             raise ParameterError(f"{w}: 'allow' must be a list of protocol names")
         datasets[name] = DatasetConfig(name, _path(base, _need(d, "path", str, w)), dict(cols), tuple(allow))
 
-    budget = None
-    if "budget" in raw:
-        w = f"{where} [budget]"
-        budget = BudgetConfig(_need(raw["budget"], "address", str, w),
-                              _path(base, _need(raw["budget"], "public_key", str, w)))
+    budget = _budget(raw, base, where) if "budget" in raw else None
 
     modules = node.get("protocol_modules", [])
     if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
@@ -257,11 +279,19 @@ def load_node_config(path: str | Path, *, insecure: bool = False) -> NodeConfig:
 
 
 @dataclass(frozen=True)
+class ClientBudgetConfig:
+    address: str
+    principal: str                 # "org/project/analyst": whose budget the client's grants spend
+    server_name: str = "budget-service"
+
+
+@dataclass(frozen=True)
 class ClientConfig:
     path: Path
     name: str
     tls: TlsPaths | None
     nodes: dict[int, str]          # roster id -> address
+    budget: ClientBudgetConfig | None = None
 
 
 def load_client_config(path: str | Path, *, insecure: bool = False) -> ClientConfig:
@@ -283,4 +313,5 @@ def load_client_config(path: str | Path, *, insecure: bool = False) -> ClientCon
         nodes[_need(n, "id", int, w)] = _need(n, "address", str, w)
     if not nodes:
         raise ParameterError(f"{where}: no [[nodes]] listed")
-    return ClientConfig(path=path, name=str(c.get("name", "client")), tls=tls_paths, nodes=nodes)
+    budget = _budget(raw, base, where, client=True) if "budget" in raw else None
+    return ClientConfig(path=path, name=str(c.get("name", "client")), tls=tls_paths, nodes=nodes, budget=budget)

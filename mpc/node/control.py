@@ -7,11 +7,13 @@ config lists (pinned), signed by the roster's CA (checked by TLS itself).
 from __future__ import annotations
 
 import asyncio
+import json
 
 import grpc
 
 from mpc.errors import MPCError, ParameterError, PartyUnreachable
 from mpc.net import tls
+from mpc.node.grants import grants_needed
 from mpc.v1 import control_pb2 as cpb
 from mpc.v1 import control_pb2_grpc
 
@@ -41,12 +43,25 @@ class ControlService(control_pb2_grpc.ControlServicer):
             raise ParameterError(f"job {job_id[:128]!r} is unknown at party {self.node.config.id}")
         return rec
 
+    async def PrepareJob(self, request, context):
+        """The job id, spec hash and grants a submission of `request` needs (nothing is recorded)."""
+        await self._client(context)
+        try:
+            protocol, spec, h = self.node.jobs.plan(self.node.jobs.build_spec(request))
+        except MPCError as exc:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        return cpb.PrepareJobReply(
+            job_id=spec.job_id, spec_hash_hex=h.hex(), protocol=protocol.qualified_name, dp_mode=spec.dp_mode,
+            epsilon=spec.epsilon, delta=spec.delta, dp_exempt=protocol.dp_exempt or "",
+            grants=[cpb.GrantNeed(party=p, dataset=d) for p, d in grants_needed(spec).items()],
+            releases=[r.name for r in protocol.releases(spec.params)])
+
     async def SubmitJob(self, request, context):
         client = await self._client(context)
         jobs = self.node.jobs
         try:
             spec = jobs.build_spec(request)
-            rec = await jobs.submit(spec)
+            rec = await jobs.submit(spec, dict(request.grants_json))
         except PartyUnreachable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, f"party={exc.party}: {exc}")
         except MPCError as exc:
@@ -66,14 +81,23 @@ class ControlService(control_pb2_grpc.ControlServicer):
         rec.watchers.append(queue)
         try:
             ev = rec.event()
-            yield cpb.JobEvent(**ev)
+            yield self._event(rec, ev)
             while not rec.final:
                 ev = await queue.get()
-                yield cpb.JobEvent(**ev)
+                yield self._event(rec, ev)
             while not queue.empty():
-                yield cpb.JobEvent(**queue.get_nowait())
+                yield self._event(rec, queue.get_nowait())
         finally:
             rec.watchers.remove(queue)
+
+    @staticmethod
+    def _privacy(rec) -> str:
+        """The job's per-output privacy report at this node (JSON), once it is final."""
+        return json.dumps(rec.release.report) if rec.final and rec.release is not None else ""
+
+    def _event(self, rec, ev: dict):
+        final = ev["state"] in ("done", "failed", "cancelled")
+        return cpb.JobEvent(**ev, privacy_json=self._privacy(rec) if final else "")
 
     async def GetResult(self, request, context):
         await self._client(context)
@@ -85,7 +109,8 @@ class ControlService(control_pb2_grpc.ControlServicer):
         return cpb.JobResult(job_id=rec.job_id, state=rec.state, result_json=rec.result_json, error=rec.error,
                              bytes_sent=s.get("bytes_sent", 0), bytes_received=s.get("bytes_received", 0),
                              rounds=s.get("rounds", 0), seconds=rec.seconds, party=self.node.config.id,
-                             spec_hash_hex=rec.hash.hex(), cosignature_json=rec.cosignature_json)
+                             spec_hash_hex=rec.hash.hex(), privacy_json=self._privacy(rec),
+                             cosignature_json=rec.cosignature_json)
 
     async def CancelJob(self, request, context):
         client = await self._client(context)

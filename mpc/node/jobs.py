@@ -2,9 +2,9 @@
 
 The job spec hash is SHA-256 of a canonical encoding (JSON, sorted keys, no spaces) of the
 protocol name and version, the checked parameters, the contributors (party -> dataset), the
-compute parties, the output parties, the dealer, the threshold and the roster (id, role and
-certificate pin of every entry). Every party computes it from its *own* configuration and
-checks, before step one, that all parties got the same value.
+compute parties, the output parties, the dealer, the threshold, the DP mode, ε and δ, and the
+roster (id, role and certificate pin of every entry). Every party computes it from its *own*
+configuration and checks, before step one, that all parties got the same value.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +41,9 @@ class JobSpec:
     threshold: int
     timeout_s: float
     coordinator: int
+    dp_mode: str = "off"            # how outputs are released (mpc.node.grants.SPEC_MODES)
+    epsilon: float = 0.0            # the privacy loss the job spends on each contributing dataset
+    delta: float = 0.0
 
     @property
     def participants(self) -> tuple[int, ...]:
@@ -68,6 +72,8 @@ class JobSpec:
                 parties=tuple(int(p) for p in d["parties"]), output_to=tuple(int(p) for p in d["output_to"]),
                 dealer=None if d["dealer"] is None else int(d["dealer"]), threshold=int(d["threshold"]),
                 timeout_s=float(d["timeout_s"]), coordinator=int(d["coordinator"]),
+                dp_mode=str(d.get("dp_mode", "off")), epsilon=float(d.get("epsilon", 0.0)),
+                delta=float(d.get("delta", 0.0)),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ParameterError(f"malformed job spec: {exc!r}") from None
@@ -88,6 +94,9 @@ class JobSpec:
                                  f"{self.parties}")
         if not 0 < self.timeout_s <= 3600:
             raise ParameterError(f"job {self.job_id}: timeout_s {self.timeout_s} must be in (0, 3600]")
+        if not (0 <= self.epsilon <= 1e6 and 0 <= self.delta < 1):     # also refuses NaN
+            raise ParameterError(f"job {self.job_id}: epsilon {self.epsilon} must be in [0, 1e6] and delta "
+                                 f"{self.delta} in [0, 1)")
 
 
 def canonical_json(obj) -> str:
@@ -172,6 +181,7 @@ class JobRecord:
     seconds: float = 0.0
     task: asyncio.Task | None = None
     watchers: list = field(default_factory=list)
+    release: Any = None             # how this node releases the job's outputs (mpc.node.release)
 
     @property
     def job_id(self) -> str:

@@ -2,6 +2,8 @@
 
 Used by `mpc demo`, the integration tests and `bench.net`. Each node is a real `mpc node`
 process; nodes bind the addresses given (loopback by default, any address for netns tests).
+With `budget=True` the roster gets a privacy-budget service process too (`mpc.node.localbudget`),
+named in every node's and the client's [budget]; with `no_dp=True` the nodes run with `--no-dp`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mpc.net.tls import init_certs
 
@@ -48,14 +51,20 @@ class Cluster:
     insecure: bool = False
     env: dict | None = None
     wrap: dict = field(default_factory=dict)     # node id -> command prefix (e.g. ip netns exec NS)
+    no_dp: bool = False                          # start nodes with --no-dp (exact outputs, NOT DP)
+    budget: Any = None                           # mpc.node.localbudget.LocalBudget, if the roster has one
 
     def start(self, ids=None, log_dir: Path | None = None) -> None:
         """Start `mpc node` processes (all by default); logs go to `log_dir`/node<i>.log."""
         log_dir = Path(log_dir or self.root)
+        if self.budget is not None and self.budget.process is None and ids is None:
+            self.budget.start(log_dir / "budget.log")
         for i in (range(len(self.node_configs)) if ids is None else ids):
             cmd = [*self.wrap.get(i, []), sys.executable, "-m", "mpc", "node", "--config", str(self.node_configs[i])]
             if self.insecure:
                 cmd.append("--insecure")
+            if self.no_dp:
+                cmd.append("--no-dp")
             log = open(log_dir / f"node{i}.log", "ab")
             self.processes[i] = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                                  env={**os.environ, **(self.env or {})})
@@ -78,6 +87,8 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 p.kill()
                 codes[i] = p.wait()
+        if self.budget is not None and not self.processes:
+            self.budget.stop()
         return codes
 
     def kill(self, i: int) -> None:
@@ -95,6 +106,8 @@ class Cluster:
 
         from mpc.net import tls
 
+        if self.budget is not None and self.budget.process is not None:
+            self.budget.wait_ready(timeout)
         ids = range(len(self.node_configs)) if ids is None else ids
         files = None
         if not self.insecure:
@@ -133,11 +146,14 @@ class Cluster:
 def write_cluster(root: Path, parties: int, *, dealer: bool = True, datasets: dict | None = None,
                   hosts: list[str] | None = None, listen_hosts: list[str] | None = None,
                   ports: list[int] | None = None, timeout_s: float = 10.0, insecure: bool = False,
-                  threshold: int | None = None, extra_node: str = "") -> Cluster:
+                  threshold: int | None = None, extra_node: str = "", no_dp: bool = False, budget: bool = False,
+                  budget_mode: str = "distributed", principal: str = "local/analyst") -> Cluster:
     """Write certificates (root/certs) and configs for `parties` nodes (+ a dealer node).
 
     `datasets[i]` = {name: {"path": ..., "columns": {...}, "allow": [...]}} for party i.
     `hosts[i]` is the address others dial, `listen_hosts[i]` the one node i binds.
+    `budget`: also a budget service on 127.0.0.1 (ledger and key under root/budget), in every
+    config's [budget] (nodes in `budget_mode`; the client spends as `principal`).
     """
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -147,7 +163,13 @@ def write_cluster(root: Path, parties: int, *, dealer: bool = True, datasets: di
     ports = ports or free_ports(m)
     certs = root / "certs"
     if not insecure:
-        init_certs(certs, parties, dealer=dealer)
+        init_certs(certs, parties, dealer=dealer, budget=budget)
+    local_budget = None
+    if budget:
+        from mpc.node.localbudget import write_budget
+
+        (root / "budget").mkdir(exist_ok=True)
+        local_budget = write_budget(root / "budget", None if insecure else certs, f"127.0.0.1:{free_ports(1)[0]}")
     addresses = [f"{hosts[i]}:{ports[i]}" for i in range(m)]
     roster = ""
     for i in range(m):
@@ -171,6 +193,8 @@ def write_cluster(root: Path, parties: int, *, dealer: bool = True, datasets: di
             cols = ", ".join(f"{_toml_str(c)} = \"{k}\"" for c, k in d["columns"].items())
             allow = ", ".join(_toml_str(a) for a in d.get("allow", []))
             text += f"\n[datasets.{name}]\npath = {_toml_str(d['path'])}\ncolumns = {{ {cols} }}\nallow = [{allow}]\n"
+        if local_budget is not None:
+            text += local_budget.node_toml(budget_mode)
         path = root / f"party{i}.toml"
         path.write_text(text)
         configs.append(path)
@@ -180,6 +204,8 @@ def write_cluster(root: Path, parties: int, *, dealer: bool = True, datasets: di
                    f"key = {_toml_str(certs / 'client-analyst.key')}\n")
     for i in range(m):
         client += f"\n[[nodes]]\nid = {i}\naddress = {_toml_str(addresses[i])}\n"
+    if local_budget is not None:
+        client += local_budget.client_toml(principal)
     (root / "client.toml").write_text(client)
     return Cluster(root=root, node_configs=configs, client_config=root / "client.toml", addresses=addresses,
-                   dealer=parties if dealer else None, insecure=insecure)
+                   dealer=parties if dealer else None, insecure=insecure, no_dp=no_dp, budget=local_budget)

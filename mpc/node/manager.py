@@ -2,10 +2,11 @@
 
 Flow: the coordinator checks the request and builds a `JobSpec`, sends `Prepare` to every other
 participant (each checks the protocol is registered, its dataset allows it and the parameters
-are valid, opens the job's inbox and answers with the spec hash it computed), then `Start` to
-all. Each participant first exchanges the spec hash with every other one over the job's own
-transport and aborts on any mismatch, then runs the protocol (a compute party) or serves
-preprocessing (the dealer). A failure anywhere is sent to the other participants as `Abort`, so
+are valid, admits the job under its DP policy — verifying and redeeming the budget grant for its
+dataset, `mpc.node.grants` — opens the job's inbox and answers with the spec hash it computed),
+then `Start` to all. Each participant first exchanges the spec hash with every other one over
+the job's own transport and aborts on any mismatch, then runs the protocol (a compute party) or
+serves preprocessing (the dealer). A failure anywhere is sent to the other participants as `Abort`, so
 nobody waits for a timeout; whatever happens, the job's inbox is closed and its record is final.
 """
 
@@ -20,8 +21,8 @@ from typing import Any
 import grpc
 
 from mpc.errors import MPCError, ParameterError, PartyUnreachable, ProtocolAbort
+from mpc.node.grants import grants_needed
 from mpc.node.jobs import JobRecord, JobSpec, encode_result, error_fields, spec_hash
-from mpc.node.release import release_function
 from mpc.protocols import JobContext, Protocol
 from mpc.v1 import peer_pb2 as pb
 
@@ -71,9 +72,16 @@ class JobManager:
                        inputs={int(k): v for k, v in req.inputs.items()}, parties=tuple(sorted(parties)),
                        output_to=tuple(sorted(req.output_to)) or tuple(sorted(parties)), dealer=dealer,
                        threshold=self.cfg.threshold, timeout_s=req.timeout_s or self.cfg.timeout_s,
-                       coordinator=self.cfg.id)
+                       coordinator=self.cfg.id, dp_mode=self.node.dp.mode_for(protocol), epsilon=req.epsilon,
+                       delta=req.delta)
         spec.check_shape()
         return spec
+
+    def plan(self, spec: JobSpec) -> tuple[Protocol, JobSpec, bytes]:
+        """The protocol, the checked spec and its hash (what grants are requested for); changes nothing."""
+        protocol, params = self.check(spec)
+        checked = JobSpec(**{**spec.__dict__, "params": params})
+        return protocol, checked, spec_hash(checked, self._roster_pins())
 
     def check(self, spec: JobSpec) -> tuple[Protocol, dict]:
         """This node's own checks of a spec; returns the protocol and the checked parameters."""
@@ -105,18 +113,22 @@ class JobManager:
                 raise ParameterError(f"job {spec.job_id}: party {me} does not allow protocol {spec.protocol} on "
                                      f"dataset {name!r} (allowed: {list(ds.allow)})")
         params = protocol.check_params(dict(spec.params))
+        self.node.dp.check(spec, protocol)
         return protocol, params
 
     # ------------------------------------------------------------ participant side
-    def prepare(self, spec: JobSpec) -> JobRecord:
-        """Check the spec, open the job's inbox, and keep a record (state 'preparing')."""
+    async def prepare(self, spec: JobSpec, grant_json: str = "") -> JobRecord:
+        """Check the spec, admit it under this node's DP policy (grant verified and redeemed), open the
+        job's inbox, and keep a record (state 'preparing'). Any refusal comes before data is touched."""
         if not self.accepting:
             raise ProtocolAbort(f"party {self.cfg.id} is shutting down; job {spec.job_id} refused", job=spec.job_id)
         if spec.job_id in self.records:
             raise ParameterError(f"job id {spec.job_id} is already known at party {self.cfg.id}")
-        protocol, params = self.check(spec)
-        checked = JobSpec(**{**spec.__dict__, "params": params})
-        rec = JobRecord(spec=checked, hash=spec_hash(checked, self._roster_pins()))
+        protocol, checked, h = self.plan(spec)
+        release = await self.node.dp.admit(checked, protocol, checked.params, h, grant_json)
+        if spec.job_id in self.records:     # the same job prepared twice while the grant was redeemed
+            raise ParameterError(f"job id {spec.job_id} is already known at party {self.cfg.id}")
+        rec = JobRecord(spec=checked, hash=h, release=release)
         self.net.open_job(spec.job_id, spec.participants)
         self._remember(rec)
         # a job prepared but never started (its coordinator vanished) must not hold its inbox forever
@@ -219,7 +231,7 @@ class JobManager:
         me = self.cfg.id
         data = self.node.datasets[spec.inputs[me]].columns if me in spec.inputs else None
         ctx = JobContext(session=session, params=spec.params, data=data, contributors=spec.contributors,
-                         output_to=spec.output_to, release=release_function(session, spec.output_to),
+                         output_to=spec.output_to, release=rec.release.function(session, spec.output_to),
                          progress=rec.progress, keystore=self.node.keys.shares)
         result = await protocol.run(ctx)
         await session.close()
@@ -231,14 +243,21 @@ class JobManager:
         await Dealer(transport, list(spec.parties), spec.job_id, spec.timeout_s).serve()
 
     # ------------------------------------------------------------ coordinator side
-    async def submit(self, spec: JobSpec) -> JobRecord:
-        """Prepare the job at every participant, then start it everywhere."""
-        rec = self.prepare(spec)
+    async def submit(self, spec: JobSpec, grants: dict[int, str] | None = None) -> JobRecord:
+        """Prepare the job at every participant (each with the grant for its dataset), then start it everywhere."""
+        grants = dict(grants or {})
+        extra = sorted(set(grants) - set(grants_needed(spec)))
+        if extra:
+            raise ParameterError(f"job {spec.job_id}: grants were given for parties {extra}, which contribute no "
+                                 f"dataset to this DP job (grants needed: {sorted(grants_needed(spec))})")
+        rec = await self.prepare(spec, grants.get(self.cfg.id, ""))
         others = [p for p in spec.participants if p != self.cfg.id]
-        msg = pb.JobSpecMessage(job_id=spec.job_id, spec_json=spec.to_json(), spec_hash=rec.hash,
-                                coordinator=self.cfg.id)
+
+        def msg(p):
+            return pb.JobSpecMessage(job_id=spec.job_id, spec_json=spec.to_json(), spec_hash=rec.hash,
+                                     coordinator=self.cfg.id, grant_json=grants.get(p, ""))
         try:
-            replies = await asyncio.gather(*(self._call(p, "Prepare", msg, spec.timeout_s) for p in others))
+            replies = await asyncio.gather(*(self._call(p, "Prepare", msg(p), spec.timeout_s) for p in others))
             for p, r in zip(others, replies):
                 if not r.ok:
                     raise ProtocolAbort(f"job {spec.job_id}: party {p} refused it: {r.error}", party=p, job=spec.job_id)

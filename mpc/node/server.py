@@ -22,6 +22,7 @@ from mpc.net.grpc_transport import PeerAddress, PeerNetwork, channel_options
 from mpc.node.config import NodeConfig
 from mpc.node.control import ControlService
 from mpc.node.datasets import load_datasets
+from mpc.node.grants import Admission
 from mpc.node.jobs import JobSpec
 from mpc.node.keys import NodeKeys
 from mpc.node.manager import JobManager
@@ -71,7 +72,7 @@ class PeerService(peer_pb2_grpc.PeerServicer):
             if caller is not None and caller != spec.coordinator:
                 raise ParameterError(f"job {spec.job_id}: party {caller} relays a spec whose coordinator is "
                                      f"party {spec.coordinator}")
-            rec = jobs.prepare(spec)
+            rec = await jobs.prepare(spec, request.grant_json)
         except MPCError as exc:
             self.node.log.warning("refused a job", extra={"job": request.job_id[:128], "detail": str(exc)})
             return pb.PrepareReply(ok=False, error=str(exc))
@@ -108,10 +109,11 @@ class Node:
     """One party's daemon. `await start()`, then `await wait_closed()`; `await stop()` ends it."""
 
     def __init__(self, config: NodeConfig, *, insecure: bool = False, registry=None,
-                 logger: logging.Logger | None = None):
+                 logger: logging.Logger | None = None, no_dp: bool = False):
         self.config = config
         self.insecure = insecure
         self.log = logger or logging.getLogger(f"mpc.node.{config.id}")
+        self.dp = Admission(config, no_dp=no_dp, insecure=insecure, logger=self.log)
         self.registry = registry if registry is not None else node_registry(config)
         self.datasets = load_datasets(config.datasets)
         self.keys = NodeKeys(config.id, config.keystore)
@@ -165,6 +167,7 @@ class Node:
         await self.server.start()
         self.net.start()
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        self.dp.announce()
         self.log.info("node up", extra={"listen": self.config.listen, "port": self.port, "role": self.config.role,
                                         "datasets": sorted(self.datasets), "protocols": self.registry.names()})
 
@@ -179,6 +182,7 @@ class Node:
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.jobs.shutdown(f"party {self.config.id} is shutting down")
         await self.net.close()
+        self.dp.close()
         if self.server is not None:
             await self.server.stop(grace)
         self._stopped.set()

@@ -35,7 +35,7 @@ import numpy as np
 
 from mpc.errors import CheatingDetected, ParameterError
 from mpc.net.comm import Comm
-from mpc.ot import group
+from mpc.crypto import group
 
 KEY_BYTES = 16
 _PERSON = b"mpc-np-ot-v1"
@@ -57,7 +57,7 @@ async def send(comm: Comm, peer: int, count: int, *, label: str = "base-ot") -> 
     if count <= 0:
         raise ParameterError(f"base OT count must be positive, got {count}")
     session = _session(comm, label)
-    c_point = group.hash_to_point(b"naor-pinkas C", session)
+    c_point = group.hash_to_group(session, b"naor-pinkas C")
     tag = comm.tag("np-pk0")
     data = bytes(await comm.recv(peer, tag, nbytes=count * group.POINT_BYTES))
     m0 = np.empty((count, KEY_BYTES), dtype=np.uint8)
@@ -65,7 +65,7 @@ async def send(comm: Comm, peer: int, count: int, *, label: str = "base-ot") -> 
     reply = bytearray()
     for i in range(count):
         pk0 = data[32 * i : 32 * i + 32]
-        if not group.check_point(pk0):
+        if not group.is_valid_point(pk0):
             raise CheatingDetected(
                 f"job {comm.job}: party {peer} sent an invalid group element as base-OT key {i}; "
                 "abort the job and check that peer's software", party=peer, job=comm.job)
@@ -85,7 +85,7 @@ async def receive(comm: Comm, peer: int, choices: np.ndarray, *, label: str = "b
     if bits.size == 0 or np.any(bits > 1):
         raise ParameterError("base OT choices must be a non-empty array of 0/1")
     session = _session(comm, label)
-    c_point = group.hash_to_point(b"naor-pinkas C", session)
+    c_point = group.hash_to_group(session, b"naor-pinkas C")
     keys, msg = [], bytearray()
     for c in bits.tolist():
         k = group.random_scalar()
@@ -97,7 +97,7 @@ async def receive(comm: Comm, peer: int, choices: np.ndarray, *, label: str = "b
     out = np.empty((bits.size, KEY_BYTES), dtype=np.uint8)
     for i, (c, k) in enumerate(zip(bits.tolist(), keys)):
         r_point = data[32 * i : 32 * i + 32]
-        if not group.check_point(r_point):
+        if not group.is_valid_point(r_point):
             raise CheatingDetected(
                 f"job {comm.job}: party {peer} sent an invalid group element in base-OT reply {i}; "
                 "abort the job and check that peer's software", party=peer, job=comm.job)

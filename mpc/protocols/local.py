@@ -39,4 +39,5 @@ def run_protocol_local(name: str, datasets: Mapping[int, Mapping[str, np.ndarray
                          output_to=tuple(output_to), release=release_factory(output_to))
         return await protocol.run(ctx)
 
-    return run_local(n, program, dealer=protocol.needs_dealer, timeout=timeout, threads=threads)
+    return run_local(n, program, triples="dealer" if protocol.needs_dealer else None, timeout=timeout,
+                     threads=threads)

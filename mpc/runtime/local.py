@@ -1,8 +1,10 @@
 """Run n parties of an SPMD program in one process over a `LocalNetwork`.
 
-`run_local(n, program)` builds n sessions (and a trusted dealer endpoint if `dealer=True`),
-runs `await program(session)` at every party concurrently, and returns the list of results
-in party order. With `threads=True` each party (and the dealer) runs its own event loop in
+`run_local(n, program)` builds n sessions and their triple source, runs
+`await program(session)` at every party concurrently, and returns the list of results in party
+order. `triples`: "dealer" (a trusted dealer at its own endpoint, the default), "gilboa"
+(OT-based triples, no third party: `mpc.preprocessing.gilboa`), or None (no triple source:
+linear operations and Shamir arithmetic only). With `threads=True` each party (and the dealer) runs its own event loop in
 its own thread, so native kernels (which release the GIL) use several cores.
 If a party fails, its endpoint leaves the network, the others fail with
 `PartyUnreachable`, and the first error is raised.
@@ -15,16 +17,29 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable
 
 from mpc.net.local import LocalNetwork
+from mpc.errors import ParameterError
 from mpc.preprocessing.dealer import Dealer, DealerTriples
+from mpc.preprocessing.gilboa import GilboaTriples
 from mpc.runtime.session import Session
 
 Program = Callable[[Session], Awaitable[Any]]
 
 
-def run_local(n: int, program: Program, *, threshold: int | None = None, dealer: bool = True,
+def _source(kind: str | None, n: int):
+    if kind == "dealer":
+        return DealerTriples(n)
+    if kind == "gilboa":
+        return GilboaTriples()
+    return None
+
+
+def run_local(n: int, program: Program, *, threshold: int | None = None, triples: str | None = "dealer",
               frac_bits: int = 16, timeout: float | None = None, job: str = "local",
               threads: bool = False, trunc: str = "tuple", return_sessions: bool = False) -> list:
     """Results of `program` at parties 0..n-1 (plus the sessions, if `return_sessions`)."""
+    if triples not in ("dealer", "gilboa", None):
+        raise ParameterError(f"triples must be 'dealer', 'gilboa' or None, got {triples!r}")
+    dealer = triples == "dealer"
     network = LocalNetwork(n + (1 if dealer else 0))
     parties = list(range(n))
     sessions: list[Session | None] = [None] * n
@@ -32,7 +47,7 @@ def run_local(n: int, program: Program, *, threshold: int | None = None, dealer:
     async def party(i: int):
         endpoint = network.endpoint(i)
         s = Session(endpoint, job=job, parties=parties, threshold=threshold,
-                    triples=DealerTriples(n) if dealer else None, frac_bits=frac_bits,
+                    triples=_source(triples, n), frac_bits=frac_bits,
                     timeout=timeout, trunc=trunc)
         sessions[i] = s
         try:

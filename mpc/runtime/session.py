@@ -136,7 +136,7 @@ class Session:
     def _require_triples(self, what: str) -> TripleSource:
         if self.triples is None:
             raise ParameterError(f"{what} on additive shares needs a triple source (e.g. a trusted dealer: "
-                                 f"run_local(..., dealer=True) or Session(triples=DealerTriples(...)))")
+                                 f"run_local(..., triples='dealer') or Session(triples=DealerTriples(...)))")
         return self.triples
 
     # ------------------------------------------------------------------ input

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    cluster, data = make_cluster(tmp_path_factory.mktemp("msgs"), parties=3, dealer=False)
+    cluster, data = make_cluster(tmp_path_factory.mktemp("msgs"), parties=3, dealer=False, no_dp=True)
     cluster.start([1, 2])                     # party 0 is this test
     try:
         cluster.wait_ready(ids=[1, 2])

@@ -72,7 +72,7 @@ def _in_ns(ns, *cmd, timeout=60, env=None):
 
 def test_job_across_three_network_namespaces(namespaces, tmp_path):
     names, ips = namespaces
-    cluster, data = make_cluster(tmp_path, parties=3, dealer=False, hosts=ips, ports=[50051] * 3)
+    cluster, data = make_cluster(tmp_path, parties=3, dealer=False, hosts=ips, ports=[50051] * 3, no_dp=True)
     cluster.wrap = {i: ["ip", "netns", "exec", ns] for i, ns in enumerate(names)}
     cluster.start()
     try:

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    cluster, data = make_cluster(tmp_path_factory.mktemp("jobs"))
+    cluster, data = make_cluster(tmp_path_factory.mktemp("jobs"), no_dp=True)
     cluster.start()
     try:
         cluster.wait_ready()
@@ -82,7 +82,7 @@ def test_unknown_protocol_and_disallowed_dataset_are_refused(net):
 
 
 def test_spec_hash_mismatch_aborts_before_step_one(tmp_path):
-    cluster, data = make_cluster(tmp_path, parties=2, dealer=False)
+    cluster, data = make_cluster(tmp_path, parties=2, dealer=False, no_dp=True)
     cluster.start([0])
     cluster.env = {**cluster.env, "NETJOBS_SCALE": "2"}     # node 1 runs different protocol code
     cluster.start([1])

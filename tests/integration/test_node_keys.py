@@ -52,7 +52,7 @@ def _passphrase(i):
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
     root = tmp_path_factory.mktemp("keys")
-    cluster, data = make_cluster(root, parties=3, dealer=False, timeout_s=20.0)
+    cluster, data = make_cluster(root, parties=3, dealer=False, timeout_s=20.0, no_dp=True)  # net_sum: exact
     _add_keystores(cluster, root)
     cluster.env = {**cluster.env, PASS_ENV: PASSPHRASE}
     cluster.start()

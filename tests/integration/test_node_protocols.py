@@ -133,7 +133,7 @@ def test_every_registered_protocol_has_a_case():
 def net(tmp_path_factory):
     if not REGISTERED & set(CASES):
         pytest.skip("no built-in protocols registered in this build (mpc.protocols.BUILTIN_MODULES is empty)")
-    cluster, data = make_cluster(tmp_path_factory.mktemp("protocols"), timeout_s=30.0)
+    cluster, data = make_cluster(tmp_path_factory.mktemp("protocols"), timeout_s=30.0, no_dp=True)
     cluster.start()
     try:
         cluster.wait_ready()

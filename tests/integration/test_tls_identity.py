@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
     root = tmp_path_factory.mktemp("tls")
-    cluster, data = make_cluster(root, parties=3, dealer=False)
+    cluster, data = make_cluster(root, parties=3, dealer=False, no_dp=True)
     cluster.start()
     try:
         cluster.wait_ready()
@@ -139,7 +139,7 @@ def test_check_names_unreachable_and_wrong_identity_peers(net, tmp_path):
 
 
 def test_insecure_mode_warns_and_works(tmp_path):
-    cluster, data = make_cluster(tmp_path, parties=2, dealer=False, insecure=True)
+    cluster, data = make_cluster(tmp_path, parties=2, dealer=False, insecure=True, no_dp=True)
     cluster.insecure = True
     cluster.start()
     try:

@@ -57,7 +57,7 @@ def test_shamir_mul_dot_matmul(n, t):
         return (await s.open(z), await s.open(await (A @ B)), await s.open(await a[:30].dot(b[:30])),
                 await s.open(zz), s.stats.snapshot())
 
-    res = run(n, prog, threshold=t, dealer=False)
+    res = run(n, prog, threshold=t, triples=None)
     np.testing.assert_array_equal(res[0][0], x * y)
     np.testing.assert_array_equal(res[1][1], X @ Y)
     assert int(res[2][2]) == int(np.dot(x[:30], y[:30]))
@@ -70,7 +70,7 @@ def test_shamir_needs_honest_majority():
         return await (a * a)
 
     with pytest.raises(ParameterError, match="2t\\+1"):
-        run(3, prog, threshold=2, dealer=False)
+        run(3, prog, threshold=2, triples=None)
 
 
 @pytest.mark.parametrize("n", [2, 3, 4])
@@ -154,3 +154,16 @@ def test_bytes_per_element_two_party_product():
 
     d = run(2, prog)[0]
     assert d["bytes_sent"] == 16 * 1000 and d["rounds"] == 1
+
+
+def test_no_third_party_triples_give_the_same_results():
+    """OT-based (Gilboa) triples through run_local: products, truncation and comparison."""
+    x, y = np.array([1.5, -2.0, 3.25]), np.array([-4.0, 0.5, 2.0])
+
+    async def prog(s):
+        a, b = await _inputs(s, x, y, bound=10)
+        return await s.open(await (a * b)), await s.open(await a.lt(b))
+
+    prod, lt = run(3, prog, triples="gilboa")[0]
+    assert np.max(np.abs(prod - x * y)) <= 2**-16
+    np.testing.assert_array_equal(lt, x < y)

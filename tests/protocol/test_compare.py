@@ -124,7 +124,7 @@ def test_comparison_needs_ring_and_triples():
         return await a.lt(1)
 
     with pytest.raises(ParameterError, match="triple source"):
-        run(2, no_dealer, dealer=False)
+        run(2, no_dealer, triples=None)
 
 
 def test_truncation_at_the_edge_of_the_range():

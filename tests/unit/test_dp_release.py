@@ -129,7 +129,7 @@ def test_release_distributed_on_both_sharing_schemes(scheme):
                           scheme=scheme, bound=10.0)
         return await release_distributed(s, x, ReleaseSpec("v", l2=0.01), epsilon=1.0, delta=1e-5, to=[0])
 
-    results = run_local(3, program, dealer=False)
+    results = run_local(3, program, triples=None)
     (value, entry), (other, _) = results[0], results[1]
     assert other is None and entry["parties"] == 3
     assert np.all(np.abs(value - np.array([5.0, -2.0])) < 10 * entry["noise_scale_all_parties"])

@@ -111,7 +111,7 @@ def _run(name, params, stores, parties=3):
                          keystore=stores.get(s.pid))
         return await proto.run(ctx)
 
-    return run_local(parties, program, dealer=False, timeout=30)
+    return run_local(parties, program, triples=None, timeout=30)
 
 
 def test_dkg_sign_decrypt_cosign_head_in_process(tmp_path):

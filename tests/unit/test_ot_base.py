@@ -9,7 +9,8 @@ import pytest
 
 from mpc.errors import CheatingDetected, ProtocolAbort
 from mpc.net import Comm, LocalNetwork
-from mpc.ot import base, group
+from mpc.crypto import group
+from mpc.ot import base
 
 
 def _comms(job="ot"):
@@ -32,14 +33,10 @@ def test_random_ot_delivers_the_chosen_string_only():
     assert len({bytes(r) for r in np.concatenate([m0, m1])}) == 2 * choices.size  # all distinct
 
 
-def test_group_helpers_are_libsodium_operations():
-    s = group.random_scalar()
-    p = group.base_mul(s)
-    assert group.is_valid(p)
-    q = group.hash_to_point(b"label")
-    assert group.is_valid(q) and q == group.hash_to_point(b"label") and q != group.hash_to_point(b"other")
-    assert group.sub(group.add(p, q), q) == p
-    assert not group.check_point(b"\x00" * 32) and not group.check_point(b"\x01")
+def test_naor_pinkas_point_c_is_a_valid_group_element():
+    c = group.hash_to_group(b"session", b"naor-pinkas C")
+    assert group.is_valid_point(c) and c != group.hash_to_group(b"other", b"naor-pinkas C")
+    assert not group.is_valid_point(b"\x00" * 32) and not group.is_valid_point(b"\x01")
 
 
 def test_sender_refuses_invalid_point():
