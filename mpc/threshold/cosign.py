@@ -133,6 +133,6 @@ def check_job_cosignature(job_id: str, spec_hash: str, entries: Mapping[int, tup
         if want is None or not hmac.compare_digest(got, str(want)):
             raise CheatingDetected(f"job {job_id}: node {node}'s result does not match the digest the parties "
                                    "co-signed for it", party=node, job=job_id)
-    return {"key_id": body["key_id"], "group_public_key": ref["group_public_key"], "message": ref["message"],
+    return {"key_id": body.get("key_id"), "group_public_key": ref["group_public_key"], "message": ref["message"],
             "signature": ref["signature"], "signers": ref.get("signers"), "results": results,
             "nodes": {node: rec for node, (rec, _) in entries.items()}}
