@@ -15,7 +15,7 @@ def _job(args, protocol: str, params: dict, parties: list[int] | None):
     from mpc.errors import ParameterError
 
     if not args.key_id:
-        raise ParameterError(f"--config needs --key-id (the key's id in the nodes' key stores)")
+        raise ParameterError("--config needs --key-id (the key's id in the nodes' key stores)")
     with Client.from_config(args.config, insecure=args.insecure) as client:
         # the node a job is submitted to coordinates it, so it must be one of the job's parties
         return client.run(protocol, {}, {"key_id": args.key_id, **params}, parties=parties,
