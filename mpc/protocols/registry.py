@@ -52,8 +52,9 @@ class JobContext:
     output_to: tuple[int, ...]
     release: Callable[..., Awaitable[Any]]
     progress: ProgressFn = field(default=lambda fraction, message: None)
-    #: the node's encrypted key store (mpc.keystore), for protocols that keep long-lived key
-    #: shares at the node (threshold keys); None where no key store is configured
+    #: the node's store of threshold key shares (`mpc.threshold.store.ShareStore`, backed by its
+    #: encrypted key store), for protocols that keep long-lived key shares at the node; None
+    #: where no `[keystore]` is configured
     keystore: Any = None
 
 

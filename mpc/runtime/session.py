@@ -63,11 +63,13 @@ class Session:
         if self.n < 2:
             raise ParameterError("a session needs at least 2 compute parties")
         t = (self.n - 1) // 2 if threshold is None else threshold
-        if not isinstance(t, int) or not 0 <= t < self.n:
-            raise ParameterError(f"threshold t must be an integer in 0..{self.n - 1} (any t+1 parties "
-                                 f"reconstruct, t may collude), got {threshold!r}")
+        if not isinstance(t, int) or isinstance(t, bool) or t < 0:
+            raise ParameterError(f"threshold t must be a non-negative integer (any t+1 parties reconstruct, "
+                                 f"t may collude), got {threshold!r}")
         self.t = t
-        self.shamir = Shamir(self.n, t)
+        # Shamir sharing needs t+1 <= n; jobs that use only additive sharing (or none) may run with
+        # fewer parties than a roster-wide threshold, so the check waits until Shamir is used.
+        self._shamir = Shamir(self.n, t) if t < self.n else None
         self.triples = triples
         self.fxp = FixedPoint(frac_bits)
         if trunc not in ("tuple", "local"):
@@ -82,6 +84,14 @@ class Session:
 
     # ------------------------------------------------------------------ lifecycle
     @property
+    def shamir(self) -> Shamir:
+        """The t-of-n Shamir scheme of this session (needs t+1 <= n)."""
+        if self._shamir is None:
+            raise ParameterError(f"job {self.job}: Shamir sharing with threshold t={self.t} needs at least "
+                                 f"t+1 = {self.t + 1} parties, this job has {self.n}")
+        return self._shamir
+
+    @property
     def job(self) -> str:
         return self.comm.job
 
@@ -95,7 +105,7 @@ class Session:
         comm = self.comm
         parties = comm.parties
         me = self.index
-        sets = prss_sets(self.n, self.t) if comb(self.n, self.t) <= MAX_PRSS_KEYS else []
+        sets = prss_sets(self.n, self.t) if self.t < self.n and comb(self.n, self.t) <= MAX_PRSS_KEYS else []
         chosen = {B: random_seed() for B in sets if B[0] == me}
         pair = {}
         tag = comm.tag("setup")
@@ -156,6 +166,8 @@ class Session:
             raise ParameterError(f"scheme must be 'additive' or 'shamir', got {scheme!r}")
         if owner not in self.comm.parties:
             raise ParameterError(f"input owner {owner} is not a compute party of job {self.job}")
+        if scheme == "shamir":
+            self.shamir  # noqa: B018 - raises a clear error when t+1 > n
         frac = self.fxp.frac_bits if kind == "fxp" else 0
         domain = RING if scheme == "additive" else FIELD
         bound = float(default_bound(domain, frac) if bound is None else bound)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mpc.arith import RING
-from mpc.errors import DomainError, PartyUnreachable, ProtocolAbort, ShapeError
+from mpc.errors import DomainError, ParameterError, PartyUnreachable, ProtocolAbort, ShapeError
 from mpc.net import Comm, LocalNetwork
 from mpc.preprocessing import Dealer, DealerTriples
 from mpc.preprocessing.provider import late
@@ -147,3 +147,19 @@ def test_rounds_and_bytes_of_setup_and_input():
     res = run(3, prog)
     # the owner sends only a small header: the other parties' shares come from shared seeds
     assert res[0]["bytes_sent"] < 100 and res[1]["bytes_sent"] == 0
+
+
+def test_roster_threshold_above_job_size_only_matters_for_shamir():
+    """A node passes its roster-wide t; a 2-party additive job must still run, a Shamir one refuses."""
+
+    async def additive(s):
+        a = await s.input(0, np.array([2.0]) if s.pid == 0 else None)
+        return await s.open(await (a * a))
+
+    assert run(2, additive, threshold=2)[0][0] == 4.0
+
+    async def shamir(s):
+        return await s.input(0, np.array([2]) if s.pid == 0 else None, kind="int", scheme="shamir")
+
+    with pytest.raises(ParameterError, match="t\\+1 = 3 parties"):
+        run(2, shamir, threshold=2)
