@@ -21,8 +21,10 @@ def run(args) -> int:
 
     from mpc.node.config import load_node_config
     from mpc.node.logs import setup_logging
+    from mpc.node.memory import keep_freed_memory
     from mpc.node.server import Node
 
+    keep_freed_memory()
     setup_logging(args.log_level)
     config = load_node_config(args.config, insecure=args.insecure)
 

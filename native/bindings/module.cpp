@@ -6,6 +6,7 @@ namespace py = pybind11;
 void register_cpu(py::module_& m);
 void register_prg(py::module_& m);
 void register_field(py::module_& m);
+void register_ring(py::module_& m);
 void register_dpnoise(py::module_& m);
 void register_gc(py::module_& m);
 
@@ -14,6 +15,7 @@ PYBIND11_MODULE(_native, m) {
   register_cpu(m);
   register_prg(m);
   register_field(m);
+  register_ring(m);
   register_dpnoise(m);
   register_gc(m);
 }
