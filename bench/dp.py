@@ -160,11 +160,12 @@ def main(argv=None) -> int:
     quick = args.quick
     repeats = args.repeats or (2 if quick else 5)
     n = 100_000 if quick else 1_000_000
-    # the accountant first: after the long OpenDP sampler runs the same computation measures up
-    # to twice as slow in this process (for dp-accounting too), which says nothing about either
+    # the samplers (with OpenDP's long runs) last: after them, the accountant (dp-accounting too)
+    # and the in-process gRPC clients of the service bench measure up to twice as slow in this
+    # process, which says nothing about either
     records = bench_accountant(repeats, 10_000)
-    records += bench_samplers(n, repeats)
     records += bench_service(400 if quick else 5000, [1, 50])
+    records += bench_samplers(n, repeats)
     common.print_table(records)
     print(f"wrote {common.write(AREA, records, args.out)}")
     return 0

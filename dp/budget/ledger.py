@@ -22,8 +22,9 @@ import math
 import re
 import secrets
 import sqlite3
+import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,10 +95,18 @@ class VerifyResult:
 
 
 class Ledger:
-    """One connection to a ledger file (use one per thread)."""
+    """One connection to a ledger file (use one per thread).
 
-    def __init__(self, path: str | Path, *, create: bool = False, sync: str = "normal"):
+    `write_lock`: a lock shared by the connections of one process (the service's threads), taken
+    around every write transaction, so that threads queue on it instead of meeting SQLite's busy
+    handler, which sleeps for milliseconds; `BEGIN IMMEDIATE` still serialises writers across
+    processes.
+    """
+
+    def __init__(self, path: str | Path, *, create: bool = False, sync: str = "normal",
+                 write_lock: threading.Lock | None = None):
         self.path = Path(path)
+        self._write_lock = write_lock
         if not create and not self.path.exists():
             raise LedgerError(f"ledger {self.path} does not exist; create it with `mpc budget init --db {self.path}`")
         if sync not in ("normal", "full"):
@@ -135,14 +144,16 @@ class Ledger:
 
     @contextmanager
     def _tx(self):
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        else:
-            self._db.execute("COMMIT")
+        lock = self._write_lock if self._write_lock is not None else nullcontext()
+        with lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
 
     def _append(self, kind: str, ts: float, *, principal: str = "", dataset: str = "", epsilon: float = 0.0,
                 delta: float = 0.0, job_hash: str = "", protocol: str = "", grant_id: str = "",

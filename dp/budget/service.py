@@ -90,12 +90,13 @@ class BudgetService(budget_pb2_grpc.BudgetServicer):
         self._ttl = int(default_ttl)
         self._sync = sync
         self._local = threading.local()
+        self._write_lock = threading.Lock()  # writers of this process queue here, not in SQLite's busy sleep
         Ledger(self._db, sync=sync).close()  # fail now, not at the first request, if the file is bad
 
     def _ledger(self) -> Ledger:
         led = getattr(self._local, "ledger", None)
         if led is None:
-            led = self._local.ledger = Ledger(self._db, sync=self._sync)
+            led = self._local.ledger = Ledger(self._db, sync=self._sync, write_lock=self._write_lock)
         return led
 
     def _fail(self, context, exc: Exception):
