@@ -113,6 +113,18 @@ def _role(name: str) -> str:
     raise ParameterError(f"party role must be 'garbler' or 'evaluator', not {name!r}")
 
 
+def _instances(lay: "Layout", role: str, inputs, n: int | None) -> tuple[int, np.ndarray]:
+    """The instance count and this role's input bits (an empty (n, 0) array if it has none)."""
+    count, bits = _bits(inputs, lay.widths_of(role), role)
+    n = (count or None) if n is None else n
+    if n is None or n <= 0 or (lay.widths_of(role) and count != n):
+        raise ParameterError(f"instance count {n} does not match the {role}'s inputs ({count} instances); "
+                             "pass n= when this party supplies no input")
+    if not lay.widths_of(role):
+        bits = np.zeros((n, 0), dtype=np.uint8)
+    return n, bits
+
+
 def _bits(inputs, widths: list[int], who: str) -> tuple[int, np.ndarray]:
     """Check a party's input values (one (N, w) 0/1 array each) and join them to (N, sum w)."""
     if len(inputs) != len(widths):
@@ -182,13 +194,7 @@ class Garbler:
         """Garble N instances; `inputs` are the garbler's values (one (N, w) bit array each).
         Returns the output values ((N, v) bit arrays) if the garbler is in `output_to`."""
         lay = Layout.make(circuit, owners, output_to)
-        count, gbits = _bits(inputs, lay.widths_of(GARBLER), "garbler")
-        n = (count or None) if n is None else n
-        if n is None or n <= 0 or (lay.widths_of(GARBLER) and count != n):
-            raise ParameterError(f"instance count {n} does not match the garbler's inputs ({count} instances); "
-                                 "pass n= when this party supplies no input")
-        if not lay.widths_of(GARBLER):
-            gbits = np.zeros((n, 0), dtype=np.uint8)
+        n, gbits = _instances(lay, GARBLER, inputs, n)
         comm, peer, c = self.comm, self.peer, circuit
         gw, ew = lay.wires_of(GARBLER), lay.wires_of(EVALUATOR)
         if not self.ot.ready and ew.size:
@@ -241,13 +247,7 @@ class Evaluator:
         """Evaluate N instances; `inputs` are the evaluator's values. Returns the output values
         ((N, v) bit arrays) if the evaluator is in `output_to`."""
         lay = Layout.make(circuit, owners, output_to)
-        count, ebits = _bits(inputs, lay.widths_of(EVALUATOR), "evaluator")
-        n = (count or None) if n is None else n
-        if n is None or n <= 0 or (lay.widths_of(EVALUATOR) and count != n):
-            raise ParameterError(f"instance count {n} does not match the evaluator's inputs ({count} instances); "
-                                 "pass n= when this party supplies no input")
-        if not lay.widths_of(EVALUATOR):
-            ebits = np.zeros((n, 0), dtype=np.uint8)
+        n, ebits = _instances(lay, EVALUATOR, inputs, n)
         comm, peer, c = self.comm, self.peer, circuit
         gw, ew = lay.wires_of(GARBLER), lay.wires_of(EVALUATOR)
         if not self.ot.ready and ew.size:
