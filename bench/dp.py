@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from bench import common
+from mpc.node.process import mpc_argv
 
 AREA = "dp"
 
@@ -96,7 +97,7 @@ def bench_accountant(repeats: int, steps: int) -> list[dict]:
 
 
 def _start_server(db: Path, key: Path):
-    proc = subprocess.Popen([sys.executable, "-m", "mpc", "budget", "serve", "--db", str(db), "--key", str(key),
+    proc = subprocess.Popen([*mpc_argv("budget", "serve"), "--db", str(db), "--key", str(key),
                              "--listen", "127.0.0.1:0", "--insecure"], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
     line = proc.stdout.readline()

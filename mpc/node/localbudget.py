@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mpc.net.tls import BUDGET_SERVICE_NAME
+from mpc.node.process import mpc_argv
 
 
 def _toml_str(v) -> str:
@@ -35,7 +36,7 @@ class LocalBudget:
 
     def start(self, log_path: Path | None = None) -> None:
         """Start `mpc budget serve` (mutual TLS with budget-service.pem unless `certs` is None)."""
-        cmd = [sys.executable, "-m", "mpc", "budget", "serve", "--db", str(self.db), "--key", str(self.key),
+        cmd = [*mpc_argv("budget", "serve"), "--db", str(self.db), "--key", str(self.key),
                "--listen", self.address]
         if self.certs is None:
             cmd.append("--insecure")

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mpc.net.tls import init_certs
+from mpc.node.process import mpc_argv
 
 
 def free_ports(k: int, host: str = "127.0.0.1") -> list[int]:
@@ -60,7 +61,7 @@ class Cluster:
         if self.budget is not None and self.budget.process is None and ids is None:
             self.budget.start(log_dir / "budget.log")
         for i in (range(len(self.node_configs)) if ids is None else ids):
-            cmd = [*self.wrap.get(i, []), sys.executable, "-m", "mpc", "node", "--config", str(self.node_configs[i])]
+            cmd = [*self.wrap.get(i, []), *mpc_argv("node", "--config", str(self.node_configs[i]))]
             if self.insecure:
                 cmd.append("--insecure")
             if self.no_dp:
