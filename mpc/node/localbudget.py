@@ -9,7 +9,6 @@ ledger file directly, as `mpc budget set` / `mpc budget verify` do.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
