@@ -72,5 +72,10 @@ class LedgerTampered(LedgerError):
         self.seq = seq
 
 
+class LedgerHeadInvalid(DPError):
+    """A signed ledger-head statement is malformed, does not verify under the pinned budget-service
+    key, or states other rows than were asked for."""
+
+
 class BudgetServiceUnavailable(DPError):
     """The budget service did not answer (down, unreachable, TLS refused)."""

@@ -1,4 +1,4 @@
-"""Client of the budget service: request, redeem, status, public key.
+"""Client of the budget service: request, redeem, status, public key, signed ledger head.
 
 Every failure the service reports comes back as the same `dp.errors` exception the service
 raised (named in the `dp-error` trailer); transport failures raise BudgetServiceUnavailable.
@@ -12,13 +12,15 @@ import grpc
 
 from dp import errors
 from dp.budget.grants import SignedGrant
+from dp.budget.heads import SignedHead
 from dp.budget.service import MAX_MESSAGE_BYTES, TlsFiles
 from dp.v1 import budget_pb2, budget_pb2_grpc
 from mpc.net import tls as mtls
 
 _ERRORS = {cls.__name__: cls for cls in (
     errors.BudgetExceeded, errors.NoBudget, errors.GrantReused, errors.GrantExpired, errors.GrantForged,
-    errors.GrantMismatch, errors.GrantRefused, errors.GrantInvalid, errors.DPParameterError, errors.LedgerError)}
+    errors.GrantMismatch, errors.GrantRefused, errors.GrantInvalid, errors.DPParameterError, errors.LedgerError,
+    errors.LedgerTampered)}
 
 
 def job_hash_bytes(job_hash: bytes | str) -> bytes:
@@ -97,3 +99,11 @@ class BudgetClient:
 
     def public_key(self) -> bytes:
         return bytes(self._call(self._stub.GetPublicKey, budget_pb2.PublicKeyRequest()).public_key)
+
+    def ledger_head(self, rows: int = 0) -> SignedHead:
+        """The service's signed ledger head after `rows` rows (0: the current head); not yet verified
+        (`dp.budget.heads.verify_head` does that with the pinned key)."""
+        if isinstance(rows, bool) or not isinstance(rows, int) or not 0 <= rows < 2**63:
+            raise errors.DPParameterError(f"rows must be an integer 0..2^63-1 (0: the current head), got {rows!r}")
+        reply = self._call(self._stub.GetLedgerHead, budget_pb2.LedgerHeadRequest(rows=rows))
+        return SignedHead(bytes(reply.body), bytes(reply.signature))

@@ -11,7 +11,9 @@ that the stored budget totals and limits agree with it.
 Durability: WAL with synchronous=NORMAL survives a killed process (a committed grant is never
 lost, a half-written one never appears); `sync="full"` also survives power loss.
 Tamper evidence: someone who can rewrite the file can rewrite the whole chain; keep copies of
-the head hash (`head()`, printed by `mpc budget verify`) elsewhere to detect that.
+the head hash (`head()`, printed by `mpc budget verify`) elsewhere to detect that: the budget
+service states signed heads (`head_after`, `dp.budget.heads`), which the nodes co-sign with a
+threshold key (`mpc keys cosign`).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from pathlib import Path
 
 from dp.budget import grants as g
 from dp.budget import policy
-from dp.errors import (BudgetExceeded, DPParameterError, GrantForged, GrantReused, LedgerError, NoBudget)
+from dp.errors import (BudgetExceeded, DPParameterError, GrantForged, GrantReused, LedgerError, LedgerTampered,
+                       NoBudget)
 
 SCHEMA_VERSION = "1"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -297,6 +300,53 @@ class Ledger:
     def head(self) -> str:
         last = self._db.execute("SELECT hash FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
         return last["hash"] if last else GENESIS
+
+    def head_after(self, rows: int = 0, *, anchor: tuple[int, str] | None = None) -> tuple[int, str]:
+        """(row count, hash-chain head after that many rows); `rows` = 0: the current head.
+
+        The head is not taken on trust from the file: the chain is recomputed from `anchor` (the
+        (seq, hash) of a prefix the caller verified earlier; the genesis without one) while the
+        rows stream past, one at a time, so a large ledger is never loaded into memory. For a row
+        count below the anchor the rows from there up to the anchor are recomputed instead: the
+        head is in the verified chain exactly if its successors lead to the anchor's hash.
+        Raises DPParameterError for more rows than the ledger holds, LedgerTampered if a row does
+        not link to its predecessor or match its hash.
+        """
+        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+            raise DPParameterError(f"rows must be a non-negative integer (0: the current head), got {rows!r}")
+        last = self._db.execute("SELECT seq FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
+        count = last["seq"] if last else 0
+        if rows > count:
+            raise DPParameterError(f"the ledger {self.path.name} has {count} rows; a head can be stated after 1.."
+                                   f"{count} rows (or 0 for the current head), not after {rows}")
+        rows = rows or count
+        seq0, hash0 = anchor if anchor is not None and 0 <= anchor[0] <= count else (0, GENESIS)
+        if rows == 0:
+            return 0, GENESIS
+        if rows >= seq0:
+            return rows, self._chain(seq0, hash0, rows)
+        first = self._db.execute("SELECT hash FROM ledger WHERE seq=?", (rows,)).fetchone()
+        if first is None:
+            raise LedgerTampered(f"ledger {self.path.name}: row {rows} is missing", seq=rows)
+        if self._chain(rows, first["hash"], seq0) != hash0:
+            raise LedgerTampered(f"ledger {self.path.name}: rows {rows + 1}..{seq0} no longer lead to the head "
+                                 f"verified earlier; run `mpc budget verify`", seq=rows + 1)
+        return rows, first["hash"]
+
+    def _chain(self, seq: int, prev: str, upto: int) -> str:
+        """Recompute the chain over rows seq+1..upto starting from hash `prev`; its last hash."""
+        expect = seq + 1
+        for r in self._db.execute("SELECT * FROM ledger WHERE seq > ? AND seq <= ? ORDER BY seq", (seq, upto)):
+            if r["seq"] != expect:
+                raise LedgerTampered(f"ledger {self.path.name}: row {expect} is missing (next row is {r['seq']})",
+                                     seq=expect)
+            if r["prev_hash"] != prev or row_hash(prev, r) != r["hash"]:
+                raise LedgerTampered(f"ledger {self.path.name}: row {expect} does not match the hash chain; run "
+                                     f"`mpc budget verify`", seq=expect)
+            prev, expect = r["hash"], expect + 1
+        if expect != upto + 1:
+            raise LedgerTampered(f"ledger {self.path.name}: row {expect} is missing", seq=expect)
+        return prev
 
     def verify(self) -> VerifyResult:
         """Recompute the hash chain and replay the ledger against the stored budgets."""

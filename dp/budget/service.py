@@ -1,7 +1,8 @@
 """The budget gRPC service (`dp.v1.Budget`): grants, redemptions and status over one ledger file.
 
 What it serves: `RequestGrant` (check-and-debit in one SQLite transaction, then an Ed25519
-grant), `RedeemGrant` (single use, recorded in the ledger), `GetStatus`, `GetPublicKey`.
+grant), `RedeemGrant` (single use, recorded in the ledger), `GetStatus`, `GetPublicKey`,
+`GetLedgerHead` (the hash-chain head after N rows, recomputed and signed: `dp.budget.heads`).
 A synchronous gRPC server with a thread pool; every worker thread has its own SQLite
 connection, and `BEGIN IMMEDIATE` serialises the writers (also across processes sharing the
 file). Every request is validated (sizes, formats, ranges) before it touches the ledger;
@@ -15,7 +16,8 @@ caller without a certificate from that CA is refused by the TLS handshake; crede
 `<name>`, other certificates (nodes included) may not request grants at all, and only node
 certificates may redeem them (`bind_principal=False` lifts both, for PKIs named otherwise).
 Plaintext only with an explicit `insecure=True`, which logs a warning and binds nothing. The
-service trusts its administrators (who set budgets on the ledger file) and its host.
+service trusts its administrators (who set budgets on the ledger file) and its host. Any caller
+the TLS handshake admits may read a signed ledger head (it reveals a hash and a row count).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import grpc
 
 from dp import errors
 from dp.budget import grants as g
+from dp.budget.heads import sign_head
 from dp.budget.ledger import Ledger
 from dp.v1 import budget_pb2, budget_pb2_grpc
 from mpc.net import tls as mtls
@@ -50,6 +53,7 @@ _STATUS = {
     errors.GrantMismatch: grpc.StatusCode.FAILED_PRECONDITION,
     errors.GrantInvalid: grpc.StatusCode.INVALID_ARGUMENT,
     errors.DPParameterError: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.LedgerTampered: grpc.StatusCode.DATA_LOSS,
     errors.LedgerError: grpc.StatusCode.INTERNAL,
 }
 
@@ -91,6 +95,8 @@ class BudgetService(budget_pb2_grpc.BudgetServicer):
         self._sync = sync
         self._local = threading.local()
         self._write_lock = threading.Lock()  # writers of this process queue here, not in SQLite's busy sleep
+        self._verified = (0, "0" * 64)        # (seq, hash): the longest chain prefix recomputed so far
+        self._verified_lock = threading.Lock()
         Ledger(self._db, sync=sync).close()  # fail now, not at the first request, if the file is bad
 
     def _ledger(self) -> Ledger:
@@ -175,6 +181,21 @@ class BudgetService(budget_pb2_grpc.BudgetServicer):
 
     def GetPublicKey(self, request, context):
         return budget_pb2.PublicKeyReply(public_key=self._public)
+
+    def GetLedgerHead(self, request, context):
+        try:
+            with self._verified_lock:
+                anchor = self._verified
+            rows, head = self._ledger().head_after(int(request.rows), anchor=anchor)
+            with self._verified_lock:
+                if rows > self._verified[0]:
+                    self._verified = (rows, head)
+            signed = sign_head(self._key, head, rows)
+            return budget_pb2.LedgerHead(body=signed.body, signature=signed.signature)
+        except Exception as exc:  # noqa: BLE001
+            if isinstance(exc, errors.LedgerTampered):
+                log.error("refused to sign a ledger head: %s", exc)
+            self._fail(context, exc)
 
 
 def build_server(service: BudgetService, address: str, *, tls: TlsFiles | None = None, insecure: bool = False,

@@ -6,7 +6,7 @@ Through the nodes (each node keeps its own key share in its encrypted key store,
     mpc keys dkg     --config client.toml --key-id K --threshold T [--out DIR]
     mpc keys sign    --config client.toml --key-id K --signers 0,2 --message HEX
     mpc keys decrypt --config client.toml --key-id K --decryptors 0,1 --ciphertext HEX
-    mpc keys cosign  --config client.toml --key-id K --message HEAD_HEX
+    mpc keys cosign  --config client.toml --key-id K [--head HEX --rows N]
 
 `mpc keys encrypt --group-key HEX` (or `--keys DIR` with the public.json that `dkg --out DIR`
 writes) encrypts to a key; `mpc keys verify --group-key HEX ...` checks any signature.
@@ -84,11 +84,16 @@ def register(sub) -> None:
     q.add_argument("--ciphertext", required=True, help="ciphertext in hex (from `mpc keys encrypt`)")
     q.set_defaults(func=run_decrypt)
 
-    q = ks.add_parser("cosign", help="have the nodes co-sign a budget-ledger head hash (FROST, any t+1 nodes)",
+    q = ks.add_parser("cosign", help="have the nodes co-sign a budget-ledger head each verified at the budget "
+                      "service (FROST, any t+1 nodes)",
                       description=COSIGN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     nodes_args(q, required=True)
-    q.add_argument("--message", required=True, metavar="HEAD_HEX",
-                   help="the ledger head hash in hex, as printed by `mpc budget verify` (16-64 bytes)")
+    q.add_argument("--head", "--message", dest="head", metavar="HEAD_HEX",
+                   help="the ledger head (64 hex characters) as `mpc budget verify` prints it; needs --rows "
+                        "(--message is an older name of this option)")
+    q.add_argument("--rows", type=int, metavar="N",
+                   help="the row count the head is after (`mpc budget verify` prints it); alone: co-sign the "
+                        "service's head after N rows")
     q.add_argument("--signers", help="comma-separated party ids, at least t+1 (default: every party)")
     q.set_defaults(func=run_cosign)
 
@@ -114,18 +119,35 @@ def register(sub) -> None:
 
 COSIGN_HELP = """Co-sign a budget-ledger head so that no single host can rewrite the ledger unnoticed.
 
+Every signing node first fetches the budget service's own signed statement of the ledger's
+hash-chain head after N rows (GetLedgerHead, from the service in the node's [budget] section,
+over mutual TLS), verifies it with the service public key it pins there, and signs only if the
+service reports the same head; otherwise every node refuses the job, naming the head it was
+given and the one the service reports. A node without [budget] refuses to co-sign.
+
 Procedure:
-  1. On the budget service host: `mpc budget verify --db ledger.db` checks the hash chain and
-     prints "ledger OK: ... head <HEAD>".
-  2. `mpc keys cosign --config client.toml --key-id K --message <HEAD>`: the nodes (any t+1
-     holders of key K, made with `mpc keys dkg --config ... --key-id K`) sign the statement
-       b"mpc-cosign-v1\\n" + {"head":"<head>","key_id":"K","type":"budget-ledger-head"}
-     (canonical JSON: sorted keys, no spaces) with FROST; it prints the statement (hex), the
-     signature and the group key.
-  3. Keep the three values outside the ledger host. Later, anyone checks them with any
-     Ed25519 verifier, e.g. `mpc keys verify --group-key KEY --message STATEMENT --signature SIG`,
-     and checks that `mpc budget verify` still finds HEAD in the chain (a rewritten ledger
-     has a different chain, so its rows no longer lead to the co-signed head).
+  1. Either let the client fetch the current head: `mpc keys cosign --config client.toml
+     --key-id K` asks the budget service in the client config's [budget] section for its
+     signed current head (checked with the public key the service returns over mutual TLS,
+     GetPublicKey, which is printed: compare it with `mpc budget pubkey` if in doubt; the
+     nodes check against the key each pins). Or give the head yourself: on the budget service
+     host `mpc budget verify --db ledger.db` prints "ledger OK: N rows, ... head <HEAD>", then
+     `mpc keys cosign --config client.toml --key-id K --head <HEAD> --rows N`
+     (`--rows N` alone co-signs the service's head after N rows).
+  2. The nodes (any t+1 holders of key K, made with `mpc keys dkg --config ... --key-id K`)
+     sign the statement
+       b"mpc-cosign-v1\\n" + {"head":"<head>","key_id":"K","rows":N,"type":"budget-ledger-head"}
+     (canonical JSON: sorted keys, no spaces) with FROST; the command prints the head, the rows,
+     the statement (hex), the signature, the group key and the service's own signed head.
+  3. Keep these values outside the ledger host. Later, anyone checks them with any Ed25519
+     verifier, e.g. `mpc keys verify --group-key KEY --message STATEMENT --signature SIG`,
+     and checks that `mpc budget verify` still finds HEAD after N rows (a rewritten ledger has a
+     different chain, so its rows no longer lead to the co-signed head).
+
+What it attests: t+1 nodes each saw the budget service sign HEAD for N rows. Not that the
+ledger's rows are true, and nothing if the service's host or signing key is corrupt.
+There is no in-process (--local / --keys) variant: a co-signed head is only made by nodes
+that checked it.
 """
 
 

@@ -69,14 +69,73 @@ def decrypt_nodes(args) -> int:
     return 0
 
 
+def _service_head(args, rows: int):
+    """The budget service's signed head after `rows` rows (0: current), from the client config's [budget],
+    verified with the public key the service gives over the same mutual-TLS channel (GetPublicKey)."""
+    from dp.budget.client import BudgetClient
+    from dp.budget.heads import verify_head
+    from dp.budget.service import TlsFiles
+    from mpc.errors import ParameterError
+    from mpc.node.config import load_client_config
+
+    cfg = load_client_config(args.config, insecure=args.insecure)
+    if cfg.budget is None:
+        raise ParameterError(f"{cfg.path} has no [budget] section: add one (address, principal of the privacy-budget "
+                             "service) to fetch the ledger head, or give --head HEX --rows N")
+    t = cfg.tls
+    tls = None if args.insecure or t is None else TlsFiles(t.certificate, t.key, t.ca)
+    with BudgetClient(cfg.budget.address, tls=tls, insecure=tls is None, server_name=cfg.budget.server_name) as c:
+        public = c.public_key()
+        signed = c.ledger_head(rows)
+    return verify_head(signed, public, rows=rows or None), signed, public
+
+
+def _check_cosigned(out: dict, key_id: str, head: str, rows: int) -> None:
+    """The nodes' statement is the one asked for and its signature verifies under their group key."""
+    from mpc.errors import CheatingDetected
+    from mpc.threshold import cosign, frost
+
+    want = cosign.ledger_head_message(key_id=key_id, head=head, rows=rows)
+    try:
+        ok = bytes.fromhex(out["message"]) == want and frost.verify_signature(
+            bytes.fromhex(out["group_public_key"]), want, bytes.fromhex(out["signature"]))
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise CheatingDetected(f"the nodes returned a co-signature that is not a valid signature of the head {head} "
+                               f"after {rows} rows under their group key; do not use it")
+
+
 def cosign_nodes(args) -> int:
     from mpc.cli.keys import _hex
+    from mpc.errors import ParameterError
 
-    head = _hex(args.message, "--message").hex()
-    out = _job(args, "cosign_head", {"head": head}, _parties(args.signers)).result
+    rows = args.rows
+    if rows is not None and rows < 1:
+        raise ParameterError(f"--rows must be at least 1 (the row count the head is after), got {rows}")
+    if args.head is not None:
+        head = _hex(args.head, "--head")
+        if len(head) != 32:
+            raise ParameterError(f"--head must be a ledger head: 32 bytes (64 hex characters), got {len(head)} bytes")
+        if rows is None:
+            raise ParameterError("--head needs --rows N, the row count the head is after (`mpc budget verify` "
+                                 "prints both)")
+        head = head.hex()
+    else:
+        body, signed, public = _service_head(args, rows or 0)
+        if body.rows == 0:
+            raise ParameterError("the budget ledger is empty: there is no head to co-sign yet")
+        head, rows = body.head, body.rows
+        print(f"budget service key: {public.hex()}")
+    out = _job(args, "cosign_head", {"head": head, "rows": rows}, _parties(args.signers)).result
+    _check_cosigned(out, args.key_id, head, rows)
     print(f"head: {out['head']}")
+    print(f"rows: {out['rows']}")
     print(f"statement: {out['message']}")
     print(f"signature: {out['signature']}")
     print(f"group public key: {out['group_public_key']}")
     print(f"signers: {','.join(str(p) for p in out['signers'])}")
+    if out.get("service_statement"):
+        print(f"service statement: {out['service_statement']}")
+        print(f"service signature: {out['service_signature']}")
     return 0

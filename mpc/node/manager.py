@@ -219,6 +219,7 @@ class JobManager:
                     f"contributors, outputs or roster; compare their configs", party=p, job=rec.job_id)
 
     async def _compute(self, transport, rec: JobRecord) -> Any:
+        from dp.budget.heads import HeadSource
         from mpc.preprocessing import DealerTriples
         from mpc.runtime import Session
 
@@ -233,6 +234,7 @@ class JobManager:
         ctx = JobContext(session=session, params=spec.params, data=data, contributors=spec.contributors,
                          output_to=spec.output_to, release=rec.release.function(session, spec.output_to),
                          progress=rec.progress, keystore=self.node.keys.shares)
+        ctx.budget = HeadSource.for_node(self.cfg, insecure=self.node.dp.insecure)  # cosign_head checks heads there
         result = await protocol.run(ctx)
         await session.close()
         return result

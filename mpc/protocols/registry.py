@@ -56,6 +56,10 @@ class JobContext:
     #: encrypted key store), for protocols that keep long-lived key shares at the node; None
     #: where no `[keystore]` is configured
     keystore: Any = None
+    #: the node's verified view of its privacy-budget service, for protocols that act on signed
+    #: ledger facts (`dp.budget.heads.HeadSource`: `signed_head(rows)`); None where the node
+    #: has no [budget] section
+    budget: Any = None
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,15 @@ Two types:
   party) is returned only with that party's result, so the other parties, which see only the
   digest, learn nothing about outputs not meant for them (a bare hash of a small result, such
   as a count, could be guessed).
-- "budget-ledger-head": `{"type", "key_id", "head"}`, the head hash printed by
-  `mpc budget verify`.
+- "budget-ledger-head": `{"type", "key_id", "head", "rows"}`: the budget ledger's hash-chain
+  head after `rows` rows (as `mpc budget verify` prints them). The nodes sign it only after each
+  has fetched the budget service's own signed statement of the head after `rows` rows
+  (`dp.budget.heads`), verified it with the service key pinned in its [budget] section and
+  found the same head (protocol `cosign_head`). So it attests: t+1 nodes saw the service sign
+  this head for this row count. It does not attest that the rows are true or that the service
+  host is honest; it lets anyone detect a later rewrite of the ledger (a rewritten chain no
+  longer leads to the co-signed head after `rows` rows). Statements without "rows" came from
+  versions whose nodes checked nothing, and `parse` refuses them.
 
 The client-facing signing protocol refuses any message that starts with `RESERVED`, so a
 co-signed statement can only come from the co-signing paths (job end, `mpc keys cosign`).
@@ -50,8 +57,19 @@ def job_result_message(*, key_id: str, job_id: str, protocol: str, spec_hash: st
                        "spec_hash": spec_hash, "results": {str(p): d for p, d in sorted(results.items())}})
 
 
-def ledger_head_message(*, key_id: str, head: str) -> bytes:
-    return _statement({"type": LEDGER_HEAD, "key_id": key_id, "head": head.lower()})
+def ledger_head_message(*, key_id: str, head: str, rows: int) -> bytes:
+    return _statement({"type": LEDGER_HEAD, "key_id": key_id, "head": head.lower(), "rows": int(rows)})
+
+
+def _check_ledger_head(body: dict) -> None:
+    head, rows = body.get("head"), body.get("rows")
+    if set(body) != {"type", "key_id", "head", "rows"}:
+        raise ParameterError(f"ledger-head statement has fields {sorted(body)}, expected head, key_id, rows, type "
+                             "(statements without rows were signed without checking the budget service)")
+    if not (isinstance(head, str) and len(head) == 64 and all(c in "0123456789abcdef" for c in head)):
+        raise ParameterError("ledger-head statement's head is not 64 lowercase hex characters")
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+        raise ParameterError("ledger-head statement's rows is not a positive integer")
 
 
 def parse(message: bytes) -> dict:
@@ -64,6 +82,8 @@ def parse(message: bytes) -> dict:
         raise ParameterError("co-signed statement is not JSON") from None
     if not isinstance(body, dict) or body.get("type") not in (JOB_RESULT, LEDGER_HEAD):
         raise ParameterError("co-signed statement of unknown type")
+    if body["type"] == LEDGER_HEAD:
+        _check_ledger_head(body)
     return body
 
 

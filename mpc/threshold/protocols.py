@@ -13,8 +13,16 @@ the signers or the decryptors, named by the client):
   statements, `mpc.threshold.cosign`), and so is the node's own co-signing key.
 - `threshold_decrypt` {key_id, ciphertext}: hybrid ElGamal decryption (`mpc.threshold.elgamal`)
   by the job's parties; result: the plaintext.
-- `cosign_head` {key_id, head}: FROST signature on the "budget-ledger-head" statement for a
-  ledger head hash (`mpc.threshold.cosign.ledger_head_message`).
+- `cosign_head` {key_id, head, rows}: FROST signature on the "budget-ledger-head" statement
+  (`mpc.threshold.cosign.ledger_head_message`) that the budget ledger's hash chain had head
+  `head` after `rows` rows. Before its key share is unlocked, every party fetches the budget
+  service's signed head after `rows` rows from the service in its own [budget] section (mutual
+  TLS with its node certificate), verifies the signature under the service key it pins there,
+  and compares the head with `head` in constant time; a party without [budget], one that cannot
+  reach the service, one whose check fails, or one that finds another head reports why in the
+  status round, and every party then refuses the job with the same error (naming the party,
+  the head it was given and the head the service reports). Result: the statement, the
+  signature, the group key, and the coordinator's own copy of the service's signed head.
 Before any of them, every party announces whether it can take part (key store configured;
 key absent for a DKG, present and consistent for the others); if any cannot, every party
 stops with the same error naming it, before any key material moves.
@@ -28,17 +36,24 @@ signers, identifiable abort (RFC 9591 section 7); decryption partials proven cor
 (Chaum-Pedersen), the group secret never reconstructed. Trusted: each node's key store and
 passphrase (a node that leaks its share counts as corrupt), and the roster clients, who may
 ask the nodes to sign or decrypt (job approval is the node operator's choice of clients).
+A co-signed ledger head attests that t+1 nodes (at most t of them corrupt, semi-honest: each
+runs the check it is given) each saw the budget service sign that head for that row count; the
+service is trusted to sign only its own ledger's recomputed head. It does not attest that the
+ledger's rows are true, nor anything against a corrupt service host or key, and it names no
+time beyond each node's fetch.
 References: Pedersen, EUROCRYPT 1991, section 5; Gennaro et al., J. Cryptology 2007; RFC 9591
 sections 5.1-5.4; Shoup-Gennaro, J. Cryptology 2002, section 3.
 Cost: one status round (a party sends (s-1) messages of < 1 KiB) plus the protocol's own:
 DKG 4 rounds, (n-1)((t+1)32 + 96) bytes of deals plus echoes, and one more status round after
 storing; signing 2 rounds, (s-1)*160 bytes; decryption 1 round, (s-1)*96 bytes per ciphertext;
-each key use also one scrypt key-store unlock per party (about 1 s at the default cost).
+each key use also one scrypt key-store unlock per party (about 1 s at the default cost);
+`cosign_head` also one GetLedgerHead call per party to the budget service (< 1 KiB).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 
 from mpc.errors import MPCError, ParameterError, ProtocolAbort
@@ -100,8 +115,13 @@ def check_decrypt(params: dict) -> dict:
 
 
 def check_cosign_head(params: dict) -> dict:
-    _known(params, {"key_id", "head"}, "cosign_head")
-    return {"key_id": check_key_id(params.get("key_id")), "head": _hex_param(params, "head", 64, minimum=16)}
+    _known(params, {"key_id", "head", "rows"}, "cosign_head")
+    rows = params.get("rows")
+    if isinstance(rows, bool) or not isinstance(rows, int) or not 1 <= rows < 2**63:
+        raise ParameterError("parameter 'rows' must be the ledger's row count the head is after (an integer >= 1, "
+                             "as `mpc budget verify` prints it)")
+    return {"key_id": check_key_id(params.get("key_id")), "head": _hex_param(params, "head", 32, minimum=32),
+            "rows": rows}
 
 
 # ------------------------------------------------------------------ status round
@@ -134,12 +154,18 @@ def require_ready(comm: Comm, statuses: dict[int, dict], what: str) -> None:
                             job=comm.job)
 
 
-async def _load_everywhere(ctx: JobContext, key_id: str, use: str) -> tuple[Comm, KeyShare]:
-    """Each party loads its share; all check that every party holds the same key."""
+async def _load_everywhere(ctx: JobContext, key_id: str, use: str, precheck=None) -> tuple[Comm, KeyShare]:
+    """Each party loads its share; all check that every party holds the same key.
+
+    `precheck`: an async function returning an error message or None, run by each party before
+    it unlocks its share; its error is announced like any other."""
     comm = ctx.session.comm.fork("keys")
     store, me = ctx.keystore, comm.pid
     share, status = None, {}
-    if store is None:
+    error = await precheck() if precheck is not None else None
+    if error:
+        status["error"] = error
+    elif store is None:
         status["error"] = f"party {me} has no key store (add a [keystore] section to its node config)"
     elif use != "cosign" and key_id == store.cosign_key:
         status["error"] = (f"key {key_id!r} is party {me}'s co-signing key; it signs only job records and ledger "
@@ -205,13 +231,36 @@ async def run_decrypt(ctx: JobContext) -> dict:
             "rejected": {str(q): why for q, why in out.rejected.items()}}
 
 
+async def _service_head(ctx: JobContext, head: str, rows: int) -> tuple[str | None, dict]:
+    """(error or None, the service's signed head as JSON fields): this party's check of `head`."""
+    me = ctx.session.pid
+    if ctx.budget is None:
+        return (f"party {me} has no [budget] section, so it cannot check ledger heads: add [budget] (address and "
+                f"public_key of the privacy-budget service, `mpc budget pubkey`) to its node config"), {}
+    try:
+        body, signed = await asyncio.to_thread(ctx.budget.signed_head, rows)
+    except MPCError as exc:  # dp errors derive from MPCError: unreachable service, bad signature, too many rows
+        return f"party {me} could not get a verified ledger head after {rows} rows from the budget service: {exc}", {}
+    if not hmac.compare_digest(body.head.encode(), head.encode()):
+        return (f"party {me} was given head {head} after {rows} rows, but the budget service reports head "
+                f"{body.head} after {rows} rows; refusing to co-sign it"), {}
+    return None, {"service_statement": signed.body.decode(), "service_signature": signed.signature.hex()}
+
+
 async def run_cosign_head(ctx: JobContext) -> dict:
-    key_id, head = ctx.params["key_id"], ctx.params["head"]
-    comm, share = await _load_everywhere(ctx, key_id, "cosign")
-    message = cosign.ledger_head_message(key_id=key_id, head=head)
+    key_id, head, rows = ctx.params["key_id"], ctx.params["head"], ctx.params["rows"]
+    seen: dict = {}
+
+    async def check():
+        error, fields = await _service_head(ctx, head, rows)
+        seen.update(fields)
+        return error
+
+    comm, share = await _load_everywhere(ctx, key_id, "cosign", precheck=check)
+    message = cosign.ledger_head_message(key_id=key_id, head=head, rows=rows)
     sig = await frost_sign(comm.fork("frost"), share, message)
-    return {"key_id": key_id, "head": head, "group_public_key": share.group_key.hex(), "message": message.hex(),
-            "signature": sig.hex(), "signers": list(comm.parties)}
+    return {"key_id": key_id, "head": head, "rows": rows, "group_public_key": share.group_key.hex(),
+            "message": message.hex(), "signature": sig.hex(), "signers": list(comm.parties), **seen}
 
 
 PROTOCOLS = [
@@ -224,9 +273,12 @@ PROTOCOLS = [
     Protocol("threshold_decrypt", 1, "Threshold ElGamal (hybrid, AES-GCM) decryption by any t+1 key holders",
              run_decrypt, check_decrypt, needs_dealer=False, min_parties=2, dp_exempt=EXEMPT,
              security="partials proven correct (Chaum-Pedersen); the group secret is never reconstructed"),
-    Protocol("cosign_head", 1, "FROST co-signature of a budget-ledger head hash (mpc keys cosign)",
+    # version 2: the statement names the row count and each signer checks the head at the budget service first
+    Protocol("cosign_head", 2, "FROST co-signature of a budget-ledger head each signer verified at the budget "
+             "service (mpc keys cosign)",
              run_cosign_head, check_cosign_head, needs_dealer=False, min_parties=2, dp_exempt=EXEMPT,
-             security="unforgeable with at most t corrupt signers; identifiable abort (RFC 9591 section 7)"),
+             security="unforgeable with at most t corrupt signers; identifiable abort (RFC 9591 section 7); each "
+                      "signer checks the head against the budget service's signed statement (trusted service)"),
 ]
 
 #: protocols whose jobs are not co-signed at the end (they manage or use the keys themselves)

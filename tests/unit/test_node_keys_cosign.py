@@ -9,7 +9,10 @@ import json
 import os
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from dp.budget.heads import SignedHead, sign_head, verify_head
+from dp.budget.ledger import Ledger
 
 from mpc.errors import CheatingDetected, ParameterError, ProtocolAbort, UnsafePermissions, WrongPassphrase
 from mpc.keystore import KeyStore
@@ -101,13 +104,26 @@ def _stores(tmp_path, n, cosign_key=None):
     return {i: ShareStore(KeyStore(tmp_path / f"p{i}", kdf=FAST), "pw", i, cosign_key=cosign_key) for i in range(n)}
 
 
-def _run(name, params, stores, parties=3):
+class LedgerHeads:
+    """A node's head source over a real ledger file, without the network (`HeadSource.signed_head`)."""
+
+    def __init__(self, db, key):
+        self.db, self.key = db, key
+
+    def signed_head(self, rows=0):
+        with Ledger(self.db) as led:
+            n, head = led.head_after(rows)
+        signed = sign_head(self.key, head, n)
+        return verify_head(signed, self.key.public_key(), rows=rows or None), signed
+
+
+def _run(name, params, stores, parties=3, budget=None):
     proto = default_registry().get(name)
     checked = proto.check_params(params)
 
     async def program(s):
         ctx = JobContext(session=s, params=checked, data=None, contributors=(), output_to=(0,), release=None,
-                         keystore=stores.get(s.pid))
+                         keystore=stores.get(s.pid), budget=(budget or {}).get(s.pid))
         return await proto.run(ctx)
 
     return run_local(parties, program, triples=None, timeout=30)
@@ -124,10 +140,19 @@ def test_dkg_sign_decrypt_cosign_head_in_process(tmp_path):
     ct = elgamal.encrypt(key, b"attack at dawn")
     assert _run("threshold_decrypt", {"key_id": "k", "ciphertext": ct.hex()}, stores)[1]["plaintext"] == \
         b"attack at dawn".hex()
-    head = _run("cosign_head", {"key_id": "k", "head": "cd" * 32}, stores)[0]
-    statement = bytes.fromhex(head["message"])
-    assert statement == cosign.ledger_head_message(key_id="k", head="cd" * 32)
-    Ed25519PublicKey.from_public_bytes(key).verify(bytes.fromhex(head["signature"]), statement)
+    db, service_key = tmp_path / "ledger.sqlite", Ed25519PrivateKey.generate()
+    with Ledger(db, create=True) as led:
+        led.set_budget("org", "*", 1.0)
+        led.set_budget("org/p", "*", 1.0)
+        true_head = led.head()
+    heads = {i: LedgerHeads(db, service_key) for i in range(3)}
+    out = _run("cosign_head", {"key_id": "k", "head": true_head, "rows": 2}, stores, budget=heads)[0]
+    statement = bytes.fromhex(out["message"])
+    assert statement == cosign.ledger_head_message(key_id="k", head=true_head, rows=2)
+    assert cosign.parse(statement)["rows"] == 2
+    Ed25519PublicKey.from_public_bytes(key).verify(bytes.fromhex(out["signature"]), statement)
+    assert verify_head(SignedHead(out["service_statement"].encode(), bytes.fromhex(out["service_signature"])),
+                       service_key.public_key(), rows=2).head == true_head
 
 
 def test_status_round_names_the_party_without_a_key_store(tmp_path):
