@@ -26,6 +26,7 @@ from mpc.node.grants import Admission
 from mpc.node.jobs import JobSpec
 from mpc.node.keys import NodeKeys
 from mpc.node.manager import JobManager
+from mpc.psi.tables import JoinedTables
 from mpc.v1 import control_pb2_grpc, peer_pb2 as pb, peer_pb2_grpc
 
 
@@ -117,6 +118,7 @@ class Node:
         self.registry = registry if registry is not None else node_registry(config)
         self.datasets = load_datasets(config.datasets)
         self.keys = NodeKeys(config.id, config.keystore)
+        self.tables = JoinedTables(config.state_dir / "joined", config.id) if config.state_dir else None
         self.tls_files = None
         roster = {}
         if not insecure:

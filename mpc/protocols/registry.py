@@ -56,6 +56,11 @@ class JobContext:
     #: encrypted key store), for protocols that keep long-lived key shares at the node; None
     #: where no `[keystore]` is configured
     keystore: Any = None
+    #: the name of the dataset this party contributes (None if none)
+    dataset: str | None = None
+    #: the node's joined tables (`mpc.psi.tables.JoinedTables`): PSI payload shares kept for the
+    #: jobs that follow a PSI; None where the node has no state_dir
+    tables: Any = None
 
 
 @dataclass(frozen=True)
