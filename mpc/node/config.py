@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mpc.errors import ParameterError
+from mpc.keystore import is_entry
 from mpc.node.keys import KeyStoreConfig, parse_keystore_section
 
 ROLES = ("party", "dealer")
@@ -276,11 +277,16 @@ def load_node_config(path: str | Path, *, insecure: bool = False) -> NodeConfig:
     if state_dir is not None and (not isinstance(state_dir, str) or not state_dir):
         raise ParameterError(f"{where} [node]: state_dir must be a folder path")
 
+    keystore = parse_keystore_section(raw.get("keystore"), base, where)
+    if tls_paths is not None and is_entry(tls_paths.key) and keystore is None:
+        raise ParameterError(f"{where} [tls]: key {tls_paths.key} is an encrypted key-store entry; add a [keystore] "
+                             "section whose passphrase unlocks it")
+
     return NodeConfig(state_dir=_path(base, state_dir) if state_dir else None,protocol_modules=tuple(modules), path=path, id=nid, listen=listen, role=role, threshold=threshold,
                       triple_source=triple_source, timeout_s=timeout_s, chunk_bytes=chunk_bytes,
                       max_message_bytes=max_message_bytes, tls=tls_paths, roster=tuple(roster),
                       clients=tuple(clients), datasets=datasets, budget=budget,
-                      keystore=parse_keystore_section(raw.get("keystore"), base, where))
+                      keystore=keystore)
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,7 @@ class Node:
         roster = {}
         if not insecure:
             t = config.tls
-            self.tls_files = tls.TlsFiles.load(t.ca, t.certificate, t.key)
+            self.tls_files = tls.TlsFiles.load(t.ca, t.certificate, t.key, passphrase=self.keys.passphrase)
             mine = tls.identity_of(self.tls_files.cert)
             if mine.name != tls.party_name(config.id) or not mine.is_node:
                 raise ParameterError(f"{config.path}: the certificate {t.certificate} is {mine.name!r}, not a node "
