@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterator, Mapping
 import grpc
 
 from mpc.errors import ParameterError, PartyUnreachable, ProtocolAbort
+from mpc.keystore import env_passphrase
 from mpc.net import tls
 from mpc.node.config import ClientConfig, load_client_config
 from mpc.node.jobs import decode_result
@@ -101,7 +102,8 @@ class AsyncClient:
         self.config = config
         self.insecure = insecure
         self._files = None if config.tls is None or insecure else tls.TlsFiles.load(
-            config.tls.ca, config.tls.certificate, config.tls.key)
+            config.tls.ca, config.tls.certificate, config.tls.key,
+            passphrase=lambda: env_passphrase(f"{config.path}: the client key {config.tls.key}"))
         if self._files is None and not insecure:
             raise ParameterError(f"{config.path}: TLS files are required (plain text only with insecure=True)")
         self._channels: dict[int, grpc.aio.Channel] = {}

@@ -269,3 +269,37 @@ class KeyStore:
         for n, (kind, secret) in entries.items():
             self.put(n, secret, passphrase, kind=kind, overwrite=overwrite)
         return sorted(entries)
+
+
+PASSPHRASE_ENV = "MPC_KEYSTORE_PASSPHRASE"
+
+
+def env_passphrase(what: str) -> str:
+    """The key-store passphrase from $MPC_KEYSTORE_PASSPHRASE (for clients and services without a config)."""
+    text = os.environ.get(PASSPHRASE_ENV, "")
+    if not text:
+        raise ParameterError(f"{what} is an encrypted key-store entry: set ${PASSPHRASE_ENV} to its key-store "
+                             "passphrase")
+    return text
+
+
+def is_entry(path: str | os.PathLike) -> bool:
+    """Whether a key path names an encrypted key-store entry (`<folder>/<name>.mpckey`)."""
+    return str(path).endswith(SUFFIX)
+
+
+def read_private_key(path: str | os.PathLike, passphrase=None, what: str = "private key") -> bytes:
+    """A private key's bytes: a key-store entry (`<folder>/<name>.mpckey`, decrypted and
+    authenticated whole with `passphrase`, a string or a function returning one) or, for any
+    other path, the plain file as it is (PEM files written 0600 by `mpc certs init`)."""
+    path = Path(path)
+    if is_entry(path):
+        if passphrase is None:
+            raise ParameterError(f"{what} {path} is an encrypted key-store entry and no passphrase source is "
+                                 "configured")
+        pw = passphrase() if callable(passphrase) else passphrase
+        return KeyStore(path.parent).get(path.name[: -len(SUFFIX)], pw)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ParameterError(f"cannot read {what} {path}: {exc.strerror}") from None

@@ -39,12 +39,13 @@ def spec_hash(spec: bytes) -> bytes:
 class BudgetClient:
     """A connection to one budget service (mutual TLS, or plaintext with insecure=True)."""
 
-    def __init__(self, address: str, *, tls: TlsFiles | None = None, insecure: bool = False,
+    def __init__(self, address: str, *, tls: TlsFiles | mtls.TlsFiles | None = None, insecure: bool = False,
                  timeout: float = 10.0, server_name: str | None = None):
         opts = [("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES)]
         if tls is not None:
-            creds = mtls.channel_credentials(tls.load())
+            # TlsFiles (paths) or the PEM bytes a node has already loaded (its key may be an encrypted entry)
+            creds = mtls.channel_credentials(tls if isinstance(tls, mtls.TlsFiles) else tls.load())
             if server_name:
                 opts.append(("grpc.ssl_target_name_override", server_name))
             self._channel = grpc.secure_channel(address, creds, options=opts)

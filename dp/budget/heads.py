@@ -138,22 +138,19 @@ class HeadSource:
                  insecure: bool = False, server_name: str | None = None, timeout: float = 10.0):
         self.address = address
         self._public_key = public_key
-        self._tls = tls
+        self._tls = tls              # dp.budget.service.TlsFiles (paths) or mpc.net.tls.TlsFiles (PEM bytes)
         self._insecure = insecure
         self._server_name = server_name
         self._timeout = timeout
 
     @classmethod
-    def for_node(cls, config, *, insecure: bool = False) -> "HeadSource | None":
-        """From a node's config ([budget] and [tls], as `mpc.node.grants` connects); None without [budget]."""
-        b, t = getattr(config, "budget", None), getattr(config, "tls", None)
+    def for_node(cls, config, tls=None) -> "HeadSource | None":
+        """From a node's config ([budget]) and the TLS material it runs with (`mpc.net.tls.TlsFiles`,
+        None for --insecure); None without [budget]."""
+        b = getattr(config, "budget", None)
         if b is None:
             return None
-        from dp.budget.service import TlsFiles
-
-        tls = None if insecure or t is None else TlsFiles(t.certificate, t.key, t.ca)
-        return cls(b.address, public_key=Path(b.public_key), tls=tls, insecure=tls is None,
-                   server_name=b.server_name)
+        return cls(b.address, public_key=Path(b.public_key), tls=tls, insecure=tls is None, server_name=b.server_name)
 
     def public_key(self) -> Ed25519PublicKey:
         """The pinned key: a file holding it in hex (`mpc budget pubkey`), hex, raw bytes or a key object."""

@@ -27,7 +27,10 @@ def run(args) -> int:
         pin = None if args.insecure else tls.fingerprint(e.certificate.read_bytes())
         roster[e.id] = PeerAddress(e.id, e.address, e.role, pin)
     if not args.insecure:
-        files = tls.TlsFiles.load(cfg.tls.ca, cfg.tls.certificate, cfg.tls.key)
+        from mpc.node.keys import read_passphrase
+
+        files = tls.TlsFiles.load(cfg.tls.ca, cfg.tls.certificate, cfg.tls.key,
+                                  passphrase=lambda: read_passphrase(cfg.keystore, cfg.id))
     results = asyncio.run(check_all(cfg.id, roster, files, args.timeout))
     bad = [r for r in results if not r.ok]
     for r in results:

@@ -116,6 +116,14 @@ def register(sub) -> None:
     q.add_argument("--force", action="store_true")
     q.set_defaults(func=run_import)
 
+    q = ks.add_parser("protect", help="encrypt a PEM private key (TLS key, budget signing key) into the key store")
+    common(q)
+    q.add_argument("--name", required=True, help="entry name: the key becomes KEYS/NAME.mpckey")
+    q.add_argument("--pem", type=Path, required=True, help="the plain PEM private key file")
+    q.add_argument("--remove", action="store_true", help="delete the plain file once the entry reads back")
+    q.add_argument("--force", action="store_true", help="replace an existing entry")
+    q.set_defaults(func=run_protect)
+
 
 COSIGN_HELP = """Co-sign a budget-ledger head so that no single host can rewrite the ledger unnoticed.
 
@@ -376,3 +384,29 @@ def run_import(args) -> int:
                                              read_passphrase(args.passphrase_file), overwrite=args.force)
     print(f"imported {len(done)} entries into {args.keys}: {', '.join(done)}")
     return 0
+
+
+def run_protect(args) -> int:
+    """Store a PEM private key encrypted; configs then name KEYS/NAME.mpckey instead of the PEM file."""
+    from cryptography.hazmat.primitives import serialization
+
+    from mpc.errors import ParameterError
+    from mpc.keystore import KeyStore
+
+    try:
+        data = args.pem.read_bytes()
+        serialization.load_pem_private_key(data, password=None)
+    except OSError as exc:
+        raise ParameterError(f"cannot read {args.pem}: {exc.strerror}") from None
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(f"{args.pem} is not an unencrypted PEM private key ({exc})") from None
+    store, pw = KeyStore(args.keys), read_passphrase(args.passphrase_file)
+    path = store.put(args.name, data, pw, kind="private-key", overwrite=args.force)
+    if store.get(args.name, pw) != data:
+        raise ParameterError(f"{path} does not read back as {args.pem}; the plain file is kept")
+    if args.remove:
+        args.pem.unlink()
+    print(f"stored {args.pem} encrypted as {path}{' and removed the plain file' if args.remove else ''}; name "
+          f"{path} as the key in the config ([tls] key, [client] key, `mpc budget serve --key/--tls-key`)")
+    return 0
+

@@ -9,6 +9,11 @@ size with `--output size`); the other party learns the receiver's set size, and 
 intersection size only with `--size-to-sender`. `--payload-a/--payload-b` give columns to
 share: both parties then get additive shares (Z_2^64) of a joined table (indicator plus
 columns, format in `mpc.psi.payload`), written to OUT/party<i>_shares.npz.
+Through the nodes, payload columns carry public clip bounds (`--payload-a age=20:90,cost=0:500`)
+and each node keeps its shares as a joined table named by the job id (nodes need `state_dir`);
+a following job names it, e.g. `mpc run linear_regression --config client.toml --parties 0
+--parties 1 --input 0=patients --input 1=patients --params '{"joined": "<job id>", "features":
+["age", "bmi"], "label": "cost"}'`.
 """
 
 from __future__ import annotations
@@ -36,8 +41,9 @@ def register(sub) -> None:
     p.add_argument("--receiver", type=int, default=None,
                    help="the designated party (default the first: 0 with --local, the first of --parties)")
     p.add_argument("--size-to-sender", action="store_true", help="also tell the other party the intersection size")
-    p.add_argument("--payload-a", default="", help="comma-separated columns of --a to share for the joined rows")
-    p.add_argument("--payload-b", default="", help="comma-separated columns of --b to share for the joined rows")
+    p.add_argument("--payload-a", default="", help="columns of the first party to share for the joined rows: "
+                   "--local: COL,COL; --config: COL=LOWER:UPPER,... (public clip bounds)")
+    p.add_argument("--payload-b", default="", help="the second party's columns, as --payload-a")
     p.add_argument("--frac-bits", type=int, default=None,
                    help="encode payload values as fixed point with this many fractional bits (default: integers)")
     p.add_argument("--out", type=Path, default=None, help="folder for members.txt and the share files")
@@ -144,12 +150,15 @@ def run_nodes(args) -> int:
     names = [d for d in (args.datasets or "").split(",") if d]
     if len(names) not in (1, 2) or not args.key:
         raise ParameterError("--config needs --key COLUMN and --datasets NAME (or NAME_A,NAME_B)")
-    if args.payload_a or args.payload_b or args.out is not None:
-        raise ParameterError("payload shares and --out run with --local 2 only for now (the shares would have to "
-                             "stay at the nodes for the next job)")
+    if args.out is not None or args.frac_bits is not None:
+        raise ParameterError("--out and --frac-bits are for --local 2: through the nodes the shares stay at the "
+                             "nodes as a joined table, in the nodes' fixed point")
     inputs = {p: names[min(i, len(names) - 1)] for i, p in enumerate(parties)}
     receiver = parties[0] if args.receiver is None else args.receiver
     params = {"key": args.key, "output": args.output, "size_to_sender": args.size_to_sender, "receiver": receiver}
+    if args.payload_a or args.payload_b:
+        params["payload"] = {str(p): _bounded_columns(spec, flag)
+                             for p, spec, flag in zip(parties, (args.payload_a, args.payload_b), ("a", "b"))}
     with Client.from_config(args.config, insecure=args.insecure) as client:
         out = client.run("psi", inputs, params, parties=parties, timeout_s=args.timeout, node=parties[0])
     for p in parties:
@@ -161,4 +170,25 @@ def run_nodes(args) -> int:
         print(line)
     for m in (out.outputs.get(receiver) or {}).get("members") or []:
         print(m)
+    joined = next((r["joined"] for r in out.outputs.values() if r and "joined" in r), None)
+    if joined is not None:
+        cols = ", ".join(f"{c} [{lo:g}, {hi:g}]" for c, (lo, hi) in joined["columns"].items())
+        print(f"joined table {joined['table']}: {joined['rows']} rows (the sender's order), columns {cols}; "
+              f"kept at both nodes; name it in a following job with \"joined\": \"{joined['table']}\"")
     return 0
+
+
+def _bounded_columns(spec: str, flag: str) -> dict:
+    """'age=20:90,cost=0:500' -> {"age": [20.0, 90.0], "cost": [0.0, 500.0]}."""
+    from mpc.errors import ParameterError
+
+    out = {}
+    for item in (x for x in spec.split(",") if x):
+        name, _, rng = item.partition("=")
+        lo, _, hi = rng.partition(":")
+        try:
+            out[name.strip()] = [float(lo), float(hi)]
+        except ValueError:
+            raise ParameterError(f"--payload-{flag}: give COLUMN=LOWER:UPPER for each column through the nodes "
+                                 f"(public clip bounds), got {item!r}") from None
+    return out

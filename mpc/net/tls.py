@@ -203,11 +203,16 @@ class TlsFiles:
     key: bytes
 
     @classmethod
-    def load(cls, ca: Path, cert: Path, key: Path) -> "TlsFiles":
+    def load(cls, ca: Path, cert: Path, key: Path, passphrase=None) -> "TlsFiles":
+        """Read the three files; `key` may be an encrypted key-store entry (`<name>.mpckey`),
+        unlocked with `passphrase` (a string or a function returning one; `mpc.keystore`)."""
+        from mpc.keystore import read_private_key
+
         try:
-            return cls(Path(ca).read_bytes(), Path(cert).read_bytes(), Path(key).read_bytes())
+            ca_pem, cert_pem = Path(ca).read_bytes(), Path(cert).read_bytes()
         except OSError as exc:
             raise ParameterError(f"cannot read a TLS file: {exc}") from None
+        return cls(ca_pem, cert_pem, read_private_key(key, passphrase, "TLS private key"))
 
 
 def server_credentials(files: TlsFiles):

@@ -10,6 +10,7 @@ A node's file (`mpc node --config party0.toml`)::
     triple_source = "dealer"      # where Beaver triples come from: "dealer" or "none"
     timeout_s = 10.0              # how long a job waits for a peer before naming it unreachable
     protocol_modules = []         # extra modules with a PROTOCOLS list (the operator's choice)
+    state_dir = "state/party0"    # optional: what the node keeps between jobs (joined tables of PSI)
 
     [tls]                         # omitted only with `mpc node --insecure`
     ca = "certs/ca.pem"
@@ -54,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mpc.errors import ParameterError
+from mpc.keystore import is_entry
 from mpc.node.keys import KeyStoreConfig, parse_keystore_section
 
 ROLES = ("party", "dealer")
@@ -141,6 +143,7 @@ class NodeConfig:
     budget: BudgetConfig | None = None
     protocol_modules: tuple[str, ...] = ()
     keystore: KeyStoreConfig | None = None
+    state_dir: Path | None = None
 
     @property
     def parties(self) -> tuple[int, ...]:
@@ -270,12 +273,20 @@ def load_node_config(path: str | Path, *, insecure: bool = False) -> NodeConfig:
     modules = node.get("protocol_modules", [])
     if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
         raise ParameterError(f"{where} [node]: protocol_modules must be a list of module names")
+    state_dir = node.get("state_dir")
+    if state_dir is not None and (not isinstance(state_dir, str) or not state_dir):
+        raise ParameterError(f"{where} [node]: state_dir must be a folder path")
 
-    return NodeConfig(protocol_modules=tuple(modules), path=path, id=nid, listen=listen, role=role, threshold=threshold,
+    keystore = parse_keystore_section(raw.get("keystore"), base, where)
+    if tls_paths is not None and is_entry(tls_paths.key) and keystore is None:
+        raise ParameterError(f"{where} [tls]: key {tls_paths.key} is an encrypted key-store entry; add a [keystore] "
+                             "section whose passphrase unlocks it")
+
+    return NodeConfig(state_dir=_path(base, state_dir) if state_dir else None,protocol_modules=tuple(modules), path=path, id=nid, listen=listen, role=role, threshold=threshold,
                       triple_source=triple_source, timeout_s=timeout_s, chunk_bytes=chunk_bytes,
                       max_message_bytes=max_message_bytes, tls=tls_paths, roster=tuple(roster),
                       clients=tuple(clients), datasets=datasets, budget=budget,
-                      keystore=parse_keystore_section(raw.get("keystore"), base, where))
+                      keystore=keystore)
 
 
 @dataclass(frozen=True)

@@ -115,9 +115,13 @@ class NodeKeys:
         self.node_id = node_id
         self.cosign_key = cfg.cosign_key if cfg is not None else None
         self.shares = None
+        #: the key-store passphrase as a function (unlocks an encrypted TLS key too); None without [keystore]
+        self.passphrase = None
         if cfg is not None:
             store = KeyStore(cfg.path, kdf={"name": "scrypt", "n": cfg.scrypt_n, "r": 8, "p": 1})
-            self.shares = ShareStore(store, read_passphrase(cfg, node_id), node_id, cosign_key=cfg.cosign_key)
+            pw = read_passphrase(cfg, node_id)
+            self.passphrase = lambda: pw
+            self.shares = ShareStore(store, pw, node_id, cosign_key=cfg.cosign_key)
             self.shares.check_passphrase()
         self._cosign_share = None
         self._lock: asyncio.Lock | None = None

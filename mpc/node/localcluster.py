@@ -183,7 +183,7 @@ def write_cluster(root: Path, parties: int, *, dealer: bool = True, datasets: di
         role = "dealer" if dealer and i == parties else "party"
         text = (f"[node]\nid = {i}\nlisten = {_toml_str(f'{listen_hosts[i]}:{ports[i]}')}\nrole = \"{role}\"\n"
                 f"threshold = {t}\ntriple_source = \"{'dealer' if dealer else 'none'}\"\ntimeout_s = {timeout_s}\n"
-                f"{extra_node}\n")
+                f"state_dir = {_toml_str(root / f'state-party{i}')}\n{extra_node}\n")
         if not insecure:
             text += (f"\n[tls]\nca = {_toml_str(certs / 'ca.pem')}\ncertificate = {_toml_str(certs / f'party-{i}.pem')}\n"
                      f"key = {_toml_str(certs / f'party-{i}.key')}\n")

@@ -113,6 +113,11 @@ class JobManager:
                 raise ParameterError(f"job {spec.job_id}: party {me} does not allow protocol {spec.protocol} on "
                                      f"dataset {name!r} (allowed: {list(ds.allow)})")
         params = protocol.check_params(dict(spec.params))
+        if params.get("joined") is not None and me in spec.parties:  # a job on a joined table kept here
+            if self.node.tables is None:
+                raise ParameterError(f"job {spec.job_id}: party {me} keeps no joined tables (no state_dir in its "
+                                     "[node] section)")
+            self.node.tables.check_for_job(params["joined"], parties=spec.parties, dataset=spec.inputs.get(me))
         self.node.dp.check(spec, protocol)
         return protocol, params
 
@@ -233,8 +238,9 @@ class JobManager:
         data = self.node.datasets[spec.inputs[me]].columns if me in spec.inputs else None
         ctx = JobContext(session=session, params=spec.params, data=data, contributors=spec.contributors,
                          output_to=spec.output_to, release=rec.release.function(session, spec.output_to),
-                         progress=rec.progress, keystore=self.node.keys.shares)
-        ctx.budget = HeadSource.for_node(self.cfg, insecure=self.node.dp.insecure)  # cosign_head checks heads there
+                         progress=rec.progress, keystore=self.node.keys.shares, dataset=spec.inputs.get(me),
+                         tables=self.node.tables)
+        ctx.budget = HeadSource.for_node(self.cfg, self.node.tls_files)  # cosign_head checks ledger heads there
         result = await protocol.run(ctx)
         await session.close()
         return result

@@ -26,6 +26,7 @@ from mpc.node.grants import Admission
 from mpc.node.jobs import JobSpec
 from mpc.node.keys import NodeKeys
 from mpc.node.manager import JobManager
+from mpc.psi.tables import JoinedTables
 from mpc.v1 import control_pb2_grpc, peer_pb2 as pb, peer_pb2_grpc
 
 
@@ -117,11 +118,12 @@ class Node:
         self.registry = registry if registry is not None else node_registry(config)
         self.datasets = load_datasets(config.datasets)
         self.keys = NodeKeys(config.id, config.keystore)
+        self.tables = JoinedTables(config.state_dir / "joined", config.id) if config.state_dir else None
         self.tls_files = None
         roster = {}
         if not insecure:
             t = config.tls
-            self.tls_files = tls.TlsFiles.load(t.ca, t.certificate, t.key)
+            self.tls_files = tls.TlsFiles.load(t.ca, t.certificate, t.key, passphrase=self.keys.passphrase)
             mine = tls.identity_of(self.tls_files.cert)
             if mine.name != tls.party_name(config.id) or not mine.is_node:
                 raise ParameterError(f"{config.path}: the certificate {t.certificate} is {mine.name!r}, not a node "

@@ -27,8 +27,13 @@ def plain_release(output_to):
 
 def run_protocol_local(name: str, datasets: Mapping[int, Mapping[str, np.ndarray]], params: dict, *,
                        parties: int | None = None, output_to=(0,), release_factory=plain_release,
-                       timeout: float | None = 60, threads: bool = False) -> list[Any]:
-    """Each party's result of protocol `name` (None at non-output parties)."""
+                       timeout: float | None = 60, threads: bool = False, tables: Mapping[int, Any] | None = None,
+                       dataset_names: Mapping[int, str] | None = None) -> list[Any]:
+    """Each party's result of protocol `name` (None at non-output parties).
+
+    `tables[p]`: party p's store of joined tables (`mpc.psi.tables.JoinedTables`);
+    `dataset_names[p]`: the name of p's dataset (default "local").
+    """
     protocol = default_registry().get(name)
     checked = protocol.check_params(dict(params))
     n = parties or max(2, max(datasets) + 1)
@@ -36,7 +41,9 @@ def run_protocol_local(name: str, datasets: Mapping[int, Mapping[str, np.ndarray
 
     async def program(s):
         ctx = JobContext(session=s, params=checked, data=datasets.get(s.pid), contributors=contributors,
-                         output_to=tuple(output_to), release=release_factory(output_to))
+                         output_to=tuple(output_to), release=release_factory(output_to),
+                         dataset=(dataset_names or {}).get(s.pid, "local") if s.pid in datasets else None,
+                         tables=(tables or {}).get(s.pid))
         return await protocol.run(ctx)
 
     return run_local(n, program, triples="dealer" if protocol.needs_dealer else None, timeout=timeout,

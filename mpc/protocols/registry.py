@@ -60,6 +60,11 @@ class JobContext:
     #: ledger facts (`dp.budget.heads.HeadSource`: `signed_head(rows)`); None where the node
     #: has no [budget] section
     budget: Any = None
+    #: the name of the dataset this party contributes (None if none)
+    dataset: str | None = None
+    #: the node's joined tables (`mpc.psi.tables.JoinedTables`): PSI payload shares kept for the
+    #: jobs that follow a PSI; None where the node has no state_dir
+    tables: Any = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,15 @@ triples, piecewise sigmoid); DP by output perturbation: Chaudhuri, Monteleoni, S
 "Bolt-on Differential Privacy", SIGMOD 2017, §3: for a 1-Lipschitz, β-smooth loss with L2
 regularisation λ and step η ≤ 1/(β+λ), changing one of N rows moves the T-th iterate by at
 most Σ_t (1−ηλ)^t · 2η/N ≤ 2/(Nλ) (the released L2 sensitivity, replace-one neighbours).
+On a joined table (`"joined": "<psi job id>"`, the payload shares a PSI job left at both
+nodes, `mpc.psi.tables`): the rows are the PSI's aligned rows, features and label may belong to
+either party, and the table's own bounds (those its PSI clipped to) scale them; rows outside
+the intersection are multiplied by the shared indicator and so contribute nothing. N, the
+intersection size, is opened to the job's parties (the sensitivity needs it). This is vertical
+regression without revealing the join: neither party sees the other's columns or which of the
+sender's rows joined. Setting it up costs one Beaver product of the N'×(d+1) table by the
+indicator, one truncation and one opening (N' = the sender's rows).
+
 Cost per step: two Beaver matrix products (N×(d+1) masks opened each time), three
 truncations, and for logistic regression two comparisons (16 rounds) and two products:
 about 25 rounds per step.
@@ -32,6 +41,8 @@ import numpy as np
 from mpc.errors import ParameterError
 from mpc.protocols import params as P
 from mpc.protocols.registry import JobContext, Protocol, ReleaseSpec
+from mpc.psi.joined import as_additive_arrays, table_for_job
+from mpc.psi.tables import check_table_name
 from mpc.runtime import concatenate, zeros_like_public
 
 
@@ -41,20 +52,27 @@ def check_regression(params: dict, model: str) -> dict:
         raise ParameterError("features must be a non-empty list of distinct column names")
     feats = [P.name({"f": f}, "f") for f in feats]
     label = P.name(params, "label")
-    bounds = params.get("bounds")
-    if not isinstance(bounds, dict):
-        raise ParameterError("bounds must map every feature (and, for linear regression, the label) to [lower, upper]")
-    need = feats + ([label] if model == "linear" else [])
+    joined = params.get("joined")
     checked = {}
-    for c in need:
-        b = bounds.get(c)
-        if not isinstance(b, list) or len(b) != 2:
-            raise ParameterError(f"bounds[{c!r}] must be [lower, upper]")
-        checked[c] = list(P.bounds({"lower": b[0], "upper": b[1]}))
+    if joined is not None:
+        joined = check_table_name(joined)
+        if "bounds" in params:
+            raise ParameterError("on a joined table the bounds are the table's own (set by its psi job); drop "
+                                 "'bounds'")
+    else:
+        bounds = params.get("bounds")
+        if not isinstance(bounds, dict):
+            raise ParameterError("bounds must map every feature (and, for linear regression, the label) to "
+                                 "[lower, upper]")
+        for c in feats + ([label] if model == "linear" else []):
+            b = bounds.get(c)
+            if not isinstance(b, list) or len(b) != 2:
+                raise ParameterError(f"bounds[{c!r}] must be [lower, upper]")
+            checked[c] = list(P.bounds({"lower": b[0], "upper": b[1]}))
     lam = P.number(params, "l2", 1e-3, lo=1e-6, hi=10.0)
     beta = (0.25 if model == "logistic" else 1.0) + lam
     eta = P.number(params, "learning_rate", 1.0 / beta, lo=1e-6, hi=1.0 / beta)
-    return {"features": feats, "label": label, "bounds": checked, "l2": lam, "learning_rate": eta,
+    return {"features": feats, "label": label, "bounds": checked, "joined": joined, "l2": lam, "learning_rate": eta,
             "iterations": P.number(params, "iterations", 200, lo=1, hi=5000, integer=True),
             "max_rows": P.max_rows(params)}
 
@@ -82,21 +100,58 @@ def scale_rows(data, p: dict, who: int, model: str) -> tuple[np.ndarray, np.ndar
     return X, y.reshape(-1, 1)
 
 
+async def joined_rows(ctx: JobContext, p: dict, model: str):
+    """(X, y, N) from a joined table: scaled like `scale_rows`, zero rows outside the intersection."""
+    s = ctx.session
+    shares = await table_for_job(ctx, p["joined"])
+    bounds, frac = shares.info.get("bounds", {}), shares.info.get("frac_bits")
+    need = p["features"] + [p["label"]]
+    missing = [c for c in need if c not in shares.columns or c not in bounds]
+    if missing:
+        raise ParameterError(f"joined table {p['joined']!r} has no columns {missing} (it has {sorted(shares.columns)})")
+    if frac != s.fxp.frac_bits:
+        raise ParameterError(f"joined table {p['joined']!r} holds fixed point with {frac} fractional bits, this "
+                             f"session uses {s.fxp.frac_bits}")
+    if model == "logistic" and not (0 <= bounds[p["label"]][0] and bounds[p["label"]][1] <= 1):
+        raise ParameterError(f"logistic regression needs the label {p['label']!r} bounded in [0, 1]; the joined "
+                             f"table has {bounds[p['label']]}")
+    ind, cols = as_additive_arrays(s, shares, bounds={c: max(abs(lo), abs(hi)) for c, (lo, hi) in bounds.items()},
+                                   frac_bits=frac)
+    n = int(np.rint(float(np.asarray(await s.open(ind.sum())))))
+    d = len(p["features"]) + 1
+    root = math.sqrt(d)
+    table = concatenate([cols[c].reshape(-1, 1) for c in need], axis=1)
+    lo = np.array([bounds[c][0] for c in need])
+    hi = np.array([bounds[c][1] for c in need])
+    factor = np.concatenate([2 / ((hi - lo)[:-1] * root), [2 / (hi - lo)[-1] if model == "linear" else 1.0]])
+    centre = (lo + hi) / 2
+    if model == "logistic":
+        centre[-1] = 0.0
+    table = (await ((table - centre) * factor)).with_bound(1.0)
+    table = await (table * ind.reshape(-1, 1))
+    X = concatenate([table[:, :-1], await (ind.reshape(-1, 1) * (1 / root))], axis=1).with_bound(1.0)
+    return X, table[:, -1:].with_bound(1.0), n, {c: list(bounds[c]) for c in need}
+
+
 async def train(ctx: JobContext, model: str):
     """Gradient descent in MPC; returns the released weights at output parties."""
     p = ctx.params
     s = ctx.session
     d = len(p["features"]) + 1
-    Xs, ys = [], []
-    local = scale_rows(ctx.data, p, s.pid, model) if s.pid in ctx.contributors else (None, None)
-    for q in ctx.contributors:
-        mine = s.pid == q
-        Xs.append(await s.input(q, local[0] if mine else None, bound=1.0))
-        ys.append(await s.input(q, local[1] if mine else None, bound=1.0))
-    X, y = concatenate(Xs), concatenate(ys)
-    n = X.shape[0]
+    if p.get("joined") is not None:
+        X, y, n, bounds = await joined_rows(ctx, p, model)
+    else:
+        bounds = p["bounds"]
+        Xs, ys = [], []
+        local = scale_rows(ctx.data, p, s.pid, model) if s.pid in ctx.contributors else (None, None)
+        for q in ctx.contributors:
+            mine = s.pid == q
+            Xs.append(await s.input(q, local[0] if mine else None, bound=1.0))
+            ys.append(await s.input(q, local[1] if mine else None, bound=1.0))
+        X, y = concatenate(Xs), concatenate(ys)
+        n = X.shape[0]
     if n == 0 or X.shape[1] != d:
-        raise ParameterError(f"training needs rows with {d - 1} features, got shape {X.shape}")
+        raise ParameterError(f"training needs rows with {d - 1} features, got {n} rows of shape {X.shape}")
     Xt = X.T
     w = zeros_like_public(s, (d, 1), s.fxp.frac_bits)
     eta, lam, steps = p["learning_rate"], p["l2"], p["iterations"]
@@ -115,9 +170,9 @@ async def train(ctx: JobContext, model: str):
     if out is None:
         return None
     return {"weights": [float(v) for v in out[:-1]], "bias": float(out[-1]), "rows": n,
-            "feature_bounds": {c: p["bounds"][c] for c in p["features"]},
+            "feature_bounds": {c: bounds[c] for c in p["features"]},
             "scaling": "x -> (clip(x, lo, hi) - (lo+hi)/2) / ((hi-lo)/2), then / sqrt(d+1) with a bias of 1",
-            **({"label_bounds": p["bounds"][p["label"]]} if model == "linear" else {})}
+            **({"label_bounds": bounds[p["label"]]} if model == "linear" else {})}
 
 
 def predict(result: dict, X: np.ndarray) -> np.ndarray:

@@ -11,9 +11,10 @@ learns which of its rows joined and R never sees S's payload values.
 Protocol: H(x) = from_uniform(SHA-512(dst || x)) in the prime-order Ed25519 group, taken to
 the curve's Montgomery form (x-only u-coordinate; `mpc.crypto.group.hash_many_montgomery`).
 R draws a, S draws b (fresh per run, OS CSPRNG); blinding is X25519 (clamped scalars, which
-commute: a*(b*P) = b*(a*P)). R -> S: a*H(x_i). S -> R: b*(a*H(x_i)) (in R's order for
-members, shuffled for size) and b*H(y_j) in a random order π. R computes a*(b*H(y_j)) and
-matches. Inputs are deduplicated first (PSI is on sets); payload rows need unique keys.
+commute: a*(b*P) = b*(a*P)). R -> S: a*H(x_i); S -> R: b*H(y_j) in a random order π, sent as
+soon as it is ready, so that R re-blinds it, a*(b*H(y_j)), while S computes b*(a*H(x_i)) (in
+R's order for members, shuffled for size) and sends it; R matches. The group operations run
+in a worker thread (libsodium releases the GIL), so a node's event loop stays responsive. Inputs are deduplicated first (PSI is on sets); payload rows need unique keys.
 
 Security: semi-honest, both parties may be corrupted one at a time (two parties, no
 honest majority); S's view is a*H(x_i) (pseudorandom under DDH in the random-oracle model),
@@ -32,6 +33,7 @@ item of each set (two multiplications per item when |X| = |Y|).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from typing import Mapping
@@ -87,6 +89,10 @@ def _dedupe(items: list[bytes]) -> tuple[list[bytes], np.ndarray]:
     return list(first), np.fromiter(first.values(), dtype=np.int64, count=len(first))
 
 
+def _hash_and_blind(k: bytes, items: list[bytes]) -> bytes:
+    return G.x25519_many(k, G.hash_many_montgomery(items, DST)) if items else b""
+
+
 def _permutation(n: int, prg: PRG) -> np.ndarray:
     """A uniformly random permutation (sort of CSPRNG keys; ties have probability < n^2/2^64)."""
     return np.argsort(prg.uint64(n), kind="stable")
@@ -101,9 +107,9 @@ async def _recv_points(comm: Comm, peer: int, tag: str, count: int | None) -> by
     return data
 
 
-def _checked_mul(comm: Comm, peer: int, k: int, points: bytes) -> bytes:
+async def _checked_mul(comm: Comm, peer: int, k: bytes, points: bytes) -> bytes:
     try:
-        return G.x25519_many(k, points) if points else b""
+        return await asyncio.to_thread(G.x25519_many, k, points) if points else b""
     except G.InvalidPoint as exc:
         raise ProtocolAbort(f"job {comm.job}: party {peer} sent an invalid group element ({exc})",
                             party=peer, job=comm.job) from None
@@ -142,15 +148,15 @@ async def psi(comm: Comm, items, *, receiver: int | None = None, output: str = "
             raise ProtocolAbort(f"job {comm.job}: party {peer} sent a malformed payload schema",
                                 party=peer, job=comm.job) from None
     k = G.x25519_scalar()
-    mine = G.x25519_many(k, G.hash_many_montgomery(unique, DST)) if unique else b""
+    mine = await asyncio.to_thread(_hash_and_blind, k, unique)
     t_r = comm.tag("psi-r-blinded")
     t_s_double, t_s_own = comm.tag("psi-s-double"), comm.tag("psi-s-blinded")
     t_final = comm.tag("psi-final")
     final_bytes = 8 * size_to_sender + 16 * (cols is not None)
     if comm.pid == receiver:
         await comm.send(peer, t_r, mine)
+        theirs = await _checked_mul(comm, peer, k, await _recv_points(comm, peer, t_s_own, None))
         double = await _recv_points(comm, peer, t_s_double, len(unique))
-        theirs = _checked_mul(comm, peer, k, await _recv_points(comm, peer, t_s_own, None))
         n_peer = len(theirs) // 32
         position = {theirs[32 * p: 32 * p + 32]: p for p in range(n_peer)}
         hits = [(i, position.get(double[32 * i: 32 * i + 32])) for i in range(len(unique))]
@@ -167,17 +173,16 @@ async def psi(comm: Comm, items, *, receiver: int | None = None, output: str = "
             return PSIResult(size, (len(unique), n_peer))
         return PSIResult(size, (len(unique), n_peer), members=[unique[i] for i, _ in hits],
                          indices=first_rows[[i for i, _ in hits]].astype(np.int64), shares=shares)
-    # sender
+    # sender: its own blinded set first, so that both parties' second multiplications overlap
+    pi = _permutation(len(unique), prg)
+    await comm.send(peer, t_s_own, b"".join(mine[32 * p: 32 * p + 32] for p in pi))
     theirs = await _recv_points(comm, peer, t_r, None)
-    double = _checked_mul(comm, peer, k, theirs)
+    double = await _checked_mul(comm, peer, k, theirs)
     n_peer = len(theirs) // 32
     if output == "size":
         perm = _permutation(n_peer, prg)
         double = b"".join(double[32 * p: 32 * p + 32] for p in perm)
-    pi = _permutation(len(unique), prg)
-    own_shuffled = b"".join(mine[32 * p: 32 * p + 32] for p in pi)
     await comm.send(peer, t_s_double, double)
-    await comm.send(peer, t_s_own, own_shuffled)
     size = shares = None
     if final_bytes:
         msg = await comm.recv(peer, t_final, nbytes=final_bytes)

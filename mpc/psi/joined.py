@@ -10,10 +10,13 @@ Gram matrices over the table equal those over the intersection.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from typing import Mapping
 
 from mpc.arith import RING
-from mpc.errors import ParameterError
+from mpc.errors import ParameterError, ProtocolAbort
 from mpc.psi.payload import PayloadShares
 
 
@@ -45,3 +48,31 @@ async def joined(session, shares: PayloadShares, *, bounds: Mapping[str, float],
     for c, arr in cols.items():
         out[c] = await (arr * ind)
     return out
+
+
+async def table_for_job(ctx, name: str) -> PayloadShares:
+    """This party's shares of the joined table `name` from its node's store, checked for the job.
+
+    The node checks the table belongs to the job's parties and to the dataset this party names
+    (`mpc.psi.tables`); then the two parties compare SHA-256 digests of what they hold (table
+    name, rows, column owners, bounds, fractional bits, parties): one message each way.
+    """
+    s = ctx.session
+    if ctx.tables is None:
+        raise ParameterError(f"party {s.pid} keeps no joined tables (no state_dir in its [node] section)")
+    if s.n != 2:
+        raise ParameterError(f"joined table {name!r} belongs to a 2-party job; this one has {s.n} parties")
+    shares = ctx.tables.check_for_job(name, parties=s.comm.parties, dataset=ctx.dataset)
+    info = shares.info
+    body = {"table": name, "rows": shares.rows, "owner": shares.owner, "bounds": info.get("bounds"),
+            "frac_bits": info.get("frac_bits"), "parties": list(info.get("parties", []))}
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).digest()
+    comm = s.comm.fork("joined-table")
+    peer = comm.others[0]
+    tag = comm.tag("digest")
+    await comm.send(peer, tag, digest)
+    theirs = await comm.recv(peer, tag, nbytes=32)
+    if not hmac.compare_digest(theirs, digest):
+        raise ProtocolAbort(f"job {comm.job}: party {peer} holds a different joined table {name!r} (rows, columns "
+                            "or bounds differ); both must come from the same psi job", party=peer, job=comm.job)
+    return shares

@@ -11,8 +11,10 @@ arrays mod 2^64.
   indicator = 0), so a job that must ignore non-joined rows multiplies by the indicator
   (one Beaver multiplication; for sums and Gram matrices, X^T diag(ind) X).
 - `owner[name]` says which party's column it is ("receiver" or "sender").
-Saved with `save(path)` as an .npz file: arrays `indicator`, `col:<name>`, and a JSON
-`meta` (format, version, rows, owners). Integer payloads enter as they are (two's
+- `info`: what a node records about the table (PSI job, parties, dataset, bounds, fractional
+  bits; `mpc.psi.tables`), empty where nobody set it.
+Saved with `save(path)` (or `to_bytes()`) as an .npz file: arrays `indicator`, `col:<name>`,
+and a JSON `meta` (format, version, rows, owners, info). Integer payloads enter as they are (two's
 complement for negatives); encode reals first with `mpc.arith.FixedPoint.encode`.
 
 Why the sender's order: the receiver knows the matches and can place its values there; the
@@ -24,8 +26,10 @@ alone shows anything beyond what its holder already knew.
 
 from __future__ import annotations
 
+import io
 import json
-from dataclasses import dataclass
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -47,26 +51,42 @@ class PayloadShares:
     indicator: np.ndarray
     columns: dict[str, np.ndarray]
     owner: dict[str, str]
+    info: dict = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        meta = {"format": FORMAT, "version": VERSION, "rows": self.rows, "owner": self.owner, "info": self.info}
+        buf = io.BytesIO()
+        np.savez(buf, indicator=self.indicator, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+                 **{f"col:{k}": v for k, v in self.columns.items()})
+        return buf.getvalue()
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
-        meta = {"format": FORMAT, "version": VERSION, "rows": self.rows, "owner": self.owner}
-        np.savez(path, indicator=self.indicator, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-                 **{f"col:{k}": v for k, v in self.columns.items()})
-        return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+        path = path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+        path.write_bytes(self.to_bytes())
+        return path
+
+    @classmethod
+    def from_bytes(cls, data: bytes, where: str = "payload shares") -> "PayloadShares":
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                meta = json.loads(bytes(z["meta"]))
+                if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+                    raise ParameterError(f"{where} is not a {FORMAT} v{VERSION} file")
+                cols = {k[4:]: z[k].astype(np.uint64) for k in z.files if k.startswith("col:")}
+                ind = z["indicator"].astype(np.uint64)
+            rows, owner, info = int(meta["rows"]), dict(meta["owner"]), dict(meta.get("info") or {})
+        except ParameterError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile) as exc:
+            raise ParameterError(f"{where} is not a readable {FORMAT} file ({type(exc).__name__}: {exc})") from None
+        if ind.shape != (rows,) or any(v.shape != (rows,) for v in cols.values()) or set(cols) != set(owner):
+            raise ParameterError(f"{where}: arrays do not match the declared {rows} rows and columns")
+        return cls(rows, ind, cols, owner, info)
 
     @classmethod
     def load(cls, path: str | Path) -> "PayloadShares":
-        with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(bytes(z["meta"]))
-            if meta.get("format") != FORMAT or meta.get("version") != VERSION:
-                raise ParameterError(f"{path} is not a {FORMAT} v{VERSION} file")
-            cols = {k[4:]: z[k].astype(np.uint64) for k in z.files if k.startswith("col:")}
-            ind = z["indicator"].astype(np.uint64)
-        rows = int(meta["rows"])
-        if ind.shape != (rows,) or any(v.shape != (rows,) for v in cols.values()) or set(cols) != set(meta["owner"]):
-            raise ParameterError(f"{path}: arrays do not match the declared {rows} rows and columns")
-        return cls(rows, ind, cols, dict(meta["owner"]))
+        return cls.from_bytes(Path(path).read_bytes(), str(path))
 
 
 def check_payload(payload: Mapping[str, np.ndarray], n_rows: int) -> dict[str, np.ndarray]:

@@ -1,7 +1,8 @@
 """PSI through two real node processes (gRPC with mutual TLS): each node reads the key column of
 its own dataset; the receiver gets the members (or only the size), the other party only the set
 sizes unless it is entitled to the intersection size. Run through `mpc psi --config` (a fresh
-process) and through the client library."""
+process) and through the client library. With payload columns each node keeps its shares of the
+joined table, and a vertical regression then runs on it through the nodes."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from mpc.client import Client
+from mpc.errors import MPCError
+from mpc.protocols.local import run_protocol_local
 from netjobs import make_cluster
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -19,7 +23,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory):
-    cluster, data = make_cluster(tmp_path_factory.mktemp("psi"), parties=2, dealer=False, timeout_s=20.0)
+    cluster, data = make_cluster(tmp_path_factory.mktemp("psi"), parties=2, dealer=True, timeout_s=20.0,
+                                 no_dp=True)
     cluster.start()
     try:
         cluster.wait_ready()
@@ -71,3 +76,36 @@ def test_cli_refuses_bad_requests_clearly(net):
     r = subprocess.run([sys.executable, "-m", "mpc", "psi", "--config", str(cluster.client_config),
                         "--datasets", "patients", "--key", "nope"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "no key column 'nope'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_payload_shares_stay_at_the_nodes_for_a_vertical_regression(net):
+    cluster, data, common = net
+    r = _psi(cluster, "--output", "size", "--payload-a", "age=20:90,cost=0:200", "--payload-b", "bmi=15:40")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "party 0 (receiver): set sizes [40, 40], intersection size 20"
+    assert lines[2].startswith("joined table job-") and "40 rows" in lines[2] and len(lines) == 3  # no members
+    table = lines[2].split()[2].rstrip(":")
+    for i in (0, 1):   # each node keeps its shares, private to its user
+        path = cluster.root / f"state-party{i}" / "joined" / f"{table}.npz"
+        assert path.stat().st_mode & 0o777 == 0o600
+    params = {"features": ["age", "bmi"], "label": "cost", "iterations": 40, "l2": 1e-3}
+    with Client.from_config(cluster.client_config) as client:
+        out = client.run("linear_regression", {0: "patients", 1: "patients"}, {**params, "joined": table},
+                         parties=[0, 1])
+        with pytest.raises(MPCError, match="keeps no joined table 'job-none'"):
+            client.run("linear_regression", {0: "patients", 1: "patients"}, {**params, "joined": "job-none"},
+                       parties=[0, 1])
+        with pytest.raises(MPCError, match="made from dataset 'patients'"):
+            client.run("linear_regression", {0: "patients"}, {**params, "joined": table}, parties=[0, 1])
+    assert out.outputs[0] == out.outputs[1] and out.outputs[0]["rows"] == 20
+    # reference: the same training on the plaintext join (rows by patient id, all at one party)
+    a, b = data[0], data[1]
+    common_ids = sorted(common)
+    ia = [int(np.flatnonzero(a["pid"] == k)[0]) for k in common_ids]
+    ib = [int(np.flatnonzero(b["pid"] == k)[0]) for k in common_ids]
+    joined = {"age": a["age"][ia], "cost": a["cost"][ia], "bmi": b["bmi"][ib]}
+    ref = run_protocol_local("linear_regression", {0: joined},
+                             {**params, "bounds": {"age": [20, 90], "bmi": [15, 40], "cost": [0, 200]}})[0]
+    assert np.allclose(out.outputs[0]["weights"], ref["weights"], atol=2e-3)
+    assert abs(out.outputs[0]["bias"] - ref["bias"]) < 2e-3

@@ -94,8 +94,10 @@ def test_invalid_points_from_the_peer_abort_naming_it():
 def test_wrong_sized_reply_aborts():
     async def prog(c):
         if c.pid == 1:
-            await c.recv(0, c.tag("psi-r-blinded"))
-            await c.send(0, c.tag("psi-s-double"), b"\x00" * 33)
+            t_r, t_double, t_own = c.tag("psi-r-blinded"), c.tag("psi-s-double"), c.tag("psi-s-blinded")
+            await c.send(0, t_own, (9).to_bytes(32, "little") * 2)  # valid points first
+            await c.recv(0, t_r)
+            await c.send(0, t_double, b"\x00" * 33)
             return None
         return await psi(c, ["a", "b"])
 
