@@ -74,8 +74,9 @@ def _service_head(args, rows: int):
     verified with the public key the service gives over the same mutual-TLS channel (GetPublicKey)."""
     from dp.budget.client import BudgetClient
     from dp.budget.heads import verify_head
-    from dp.budget.service import TlsFiles
     from mpc.errors import ParameterError
+    from mpc.keystore import env_passphrase
+    from mpc.net import tls as mtls
     from mpc.node.config import load_client_config
 
     cfg = load_client_config(args.config, insecure=args.insecure)
@@ -83,7 +84,8 @@ def _service_head(args, rows: int):
         raise ParameterError(f"{cfg.path} has no [budget] section: add one (address, principal of the privacy-budget "
                              "service) to fetch the ledger head, or give --head HEX --rows N")
     t = cfg.tls
-    tls = None if args.insecure or t is None else TlsFiles(t.certificate, t.key, t.ca)
+    tls = None if args.insecure or t is None else mtls.TlsFiles.load(   # as mpc.client loads it (encrypted keys too)
+        t.ca, t.certificate, t.key, passphrase=lambda: env_passphrase(f"{cfg.path}: the client key {t.key}"))
     with BudgetClient(cfg.budget.address, tls=tls, insecure=tls is None, server_name=cfg.budget.server_name) as c:
         public = c.public_key()
         signed = c.ledger_head(rows)
