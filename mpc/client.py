@@ -160,15 +160,14 @@ class AsyncClient:
     def _budget_client(self):
         if self._budget is None:
             from dp.budget.client import BudgetClient
-            from dp.budget.service import TlsFiles
 
-            b, t = self.config.budget, self.config.tls
+            b = self.config.budget
             if b is None:
                 raise ParameterError(f"this job releases differentially private outputs and needs budget grants, "
                                      f"but {self.config.path} has no [budget] section (address, principal of the "
                                      f"privacy-budget service)")
-            tls_paths = None if self._files is None else TlsFiles(t.certificate, t.key, t.ca)
-            self._budget = BudgetClient(b.address, tls=tls_paths, insecure=tls_paths is None,
+            # the PEM bytes already loaded (the key may have been an encrypted key-store entry)
+            self._budget = BudgetClient(b.address, tls=self._files, insecure=self._files is None,
                                         server_name=b.server_name)
         return self._budget
 

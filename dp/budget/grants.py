@@ -110,16 +110,34 @@ def load_public_key(value: str | bytes) -> Ed25519PublicKey:
 
 
 def load_or_create_key(path: str | Path) -> Ed25519PrivateKey:
-    """The service signing key stored at `path` (PKCS#8 PEM, mode 0600), created if missing."""
+    """The service signing key stored at `path`, created if missing: a PKCS#8 PEM file (mode
+    0600), or, for a path `<folder>/<name>.mpckey`, an entry of an encrypted key store (scrypt +
+    AES-256-GCM, `mpc.keystore`) unlocked with $MPC_KEYSTORE_PASSPHRASE."""
+    from mpc.keystore import KeyStore, env_passphrase, is_entry, read_private_key
+
     path = Path(path)
+    encrypted = is_entry(path)
     if path.exists():
+        pem = read_private_key(path, lambda: env_passphrase(f"the signing key {path}"), "signing key")
         try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            key = serialization.load_pem_private_key(pem, password=None)
         except (ValueError, TypeError) as exc:
             raise DPParameterError(f"{path} is not a PEM private key: {exc}") from None
         if not isinstance(key, Ed25519PrivateKey):
             raise DPParameterError(f"{path} holds a {type(key).__name__}, not an Ed25519 key")
         return key
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    if encrypted:
+        KeyStore(path.parent).put(path.name[: -len(".mpckey")], pem, env_passphrase(f"the signing key {path}"),
+                                  kind="private-key")
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    return key
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())

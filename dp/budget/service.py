@@ -67,11 +67,12 @@ class TlsFiles:
     ca: Path
 
     def load(self) -> mtls.TlsFiles:
-        """The PEM bytes, as `mpc.net.tls` builds gRPC credentials from them."""
-        try:
-            return mtls.TlsFiles(Path(self.ca).read_bytes(), Path(self.cert).read_bytes(), Path(self.key).read_bytes())
-        except OSError as exc:
-            raise errors.DPParameterError(f"cannot read TLS file: {exc}") from None
+        """The PEM bytes, as `mpc.net.tls` builds gRPC credentials from them. The key may be an
+        encrypted key-store entry (`<name>.mpckey`), unlocked with $MPC_KEYSTORE_PASSPHRASE."""
+        from mpc.keystore import env_passphrase
+
+        return mtls.TlsFiles.load(self.ca, self.cert, self.key,
+                                  passphrase=lambda: env_passphrase(f"the TLS key {self.key}"))
 
 
 def _status_for(exc: Exception) -> grpc.StatusCode:

@@ -17,7 +17,8 @@ def register(sub) -> None:
 
     s = bsub.add_parser("init", help="create a ledger file and the service's Ed25519 signing key")
     _db(s)
-    s.add_argument("--key", required=True, help="signing key file (PEM; created if missing, mode 0600)")
+    s.add_argument("--key", required=True, help="signing key: a PEM file (created if missing, mode 0600) or an "
+                   "encrypted key-store entry DIR/NAME.mpckey (created if missing; $MPC_KEYSTORE_PASSPHRASE)")
     s.set_defaults(func=run_init)
 
     s = bsub.add_parser("set", help="create or change the budget of a scope (org[/project[/analyst]]) on a dataset")
@@ -36,7 +37,7 @@ def register(sub) -> None:
 
     s = bsub.add_parser("serve", help="run the budget gRPC service")
     _db(s)
-    s.add_argument("--key", required=True, help="signing key file (created if missing)")
+    s.add_argument("--key", required=True, help="signing key: PEM file or DIR/NAME.mpckey (as for init)")
     s.add_argument("--listen", default="127.0.0.1:50070", help="HOST:PORT (port 0 picks a free port)")
     _tls(s)
     s.add_argument("--alert-at", default="0.75,0.9", help="alert thresholds as fractions of a limit")
@@ -61,7 +62,7 @@ def register(sub) -> None:
     s.set_defaults(func=run_report)
 
     s = bsub.add_parser("pubkey", help="print the service's public key (hex) for node configurations")
-    s.add_argument("--key", required=True)
+    s.add_argument("--key", required=True, help="signing key: PEM file or DIR/NAME.mpckey")
     s.set_defaults(func=run_pubkey)
 
     s = bsub.add_parser("request", help="ask a running service for a grant (prints the signed grant as JSON)")
@@ -84,7 +85,8 @@ def _db(p) -> None:
 
 def _tls(p) -> None:
     p.add_argument("--tls-cert", help="this side's certificate (PEM)")
-    p.add_argument("--tls-key", help="this side's private key (PEM)")
+    p.add_argument("--tls-key", help="this side's private key: PEM file or encrypted DIR/NAME.mpckey "
+                   "($MPC_KEYSTORE_PASSPHRASE)")
     p.add_argument("--tls-ca", help="CA certificate that signs the peers (PEM)")
     p.add_argument("--insecure", action="store_true", help="plaintext, for local experiments only")
 

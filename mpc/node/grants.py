@@ -78,6 +78,8 @@ class Admission:
         self.log = logger or logging.getLogger(f"mpc.node.{config.id}")
         self.public_key = None
         self._client = None
+        #: the node's loaded TLS material (`mpc.net.tls.TlsFiles`), set by the node once read
+        self.tls_files = None
         budget = config.budget
         if budget is not None and not no_dp and config.role == "party":
             _release_gate()          # load the DP layer now, not during a job's prepare step
@@ -185,7 +187,7 @@ class Admission:
             from dp.budget.service import TlsFiles
 
             b, t = self.cfg.budget, self.cfg.tls
-            tls = None if self.insecure or t is None else TlsFiles(t.certificate, t.key, t.ca)
+            tls = None if self.insecure or t is None else (self.tls_files or TlsFiles(t.certificate, t.key, t.ca))
             self._client = BudgetClient(b.address, tls=tls, insecure=tls is None, server_name=b.server_name)
         return self._client
 

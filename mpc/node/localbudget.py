@@ -32,6 +32,7 @@ class LocalBudget:
     address: str
     certs: Path | None          # the roster's certificate folder (None: plain text, --insecure)
     process: subprocess.Popen | None = None
+    tls_key: Path | None = None  # the service's TLS key if not certs/budget-service.key (e.g. a .mpckey entry)
 
     def start(self, log_path: Path | None = None) -> None:
         """Start `mpc budget serve` (mutual TLS with budget-service.pem unless `certs` is None)."""
@@ -42,7 +43,7 @@ class LocalBudget:
         else:
             c = self.certs
             cmd += ["--tls-cert", str(c / f"{BUDGET_SERVICE_NAME}.pem"), "--tls-key",
-                    str(c / f"{BUDGET_SERVICE_NAME}.key"), "--tls-ca", str(c / "ca.pem")]
+                    str(self.tls_key or c / f"{BUDGET_SERVICE_NAME}.key"), "--tls-ca", str(c / "ca.pem")]
         log = open(log_path or self.root / "budget.log", "ab")
         self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         log.close()

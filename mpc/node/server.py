@@ -124,6 +124,7 @@ class Node:
         if not insecure:
             t = config.tls
             self.tls_files = tls.TlsFiles.load(t.ca, t.certificate, t.key, passphrase=self.keys.passphrase)
+            self.dp.tls_files = self.tls_files
             mine = tls.identity_of(self.tls_files.cert)
             if mine.name != tls.party_name(config.id) or not mine.is_node:
                 raise ParameterError(f"{config.path}: the certificate {t.certificate} is {mine.name!r}, not a node "
