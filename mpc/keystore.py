@@ -151,7 +151,8 @@ def _check_private(path: Path, folder: bool = False) -> None:
             f"{'folders' if folder else 'files'} must be private to their owner: run chmod {want} {path}")
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` (mode 0600) so that a crash leaves the old file or the new one, never a part."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -203,7 +204,7 @@ class KeyStore:
         if path.exists() and not overwrite:
             raise ParameterError(f"key-store entry {name!r} exists in {self.folder}; pass overwrite=True "
                                  "(CLI: --force) to replace it")
-        _atomic_write(path, seal(data, passphrase, name=name, kind=kind, kdf=self.kdf))
+        atomic_write(path, seal(data, passphrase, name=name, kind=kind, kdf=self.kdf))
         return path
 
     def _read(self, name: str) -> bytes:
@@ -237,7 +238,7 @@ class KeyStore:
         plain = {n: (self.kind(n), self.get(n, old)) for n in names}
         sealed = {n: seal(d, new, name=n, kind=k, kdf=self.kdf) for n, (k, d) in plain.items()}
         for n, blob in sealed.items():
-            _atomic_write(self._path(n), blob)
+            atomic_write(self._path(n), blob)
         return names
 
     def export_bundle(self, path: str | os.PathLike, passphrase: str | bytes, bundle_passphrase: str | bytes,
@@ -247,7 +248,7 @@ class KeyStore:
         entries = {n: {"kind": self.kind(n), "data": _b64(self.get(n, passphrase))} for n in names}
         blob = seal(json.dumps({"entries": entries}).encode(), bundle_passphrase, name="bundle",
                     kind="bundle", kdf=self.kdf)
-        _atomic_write(Path(path), blob)
+        atomic_write(Path(path), blob)
         return names
 
     def import_bundle(self, path: str | os.PathLike, bundle_passphrase: str | bytes, passphrase: str | bytes,

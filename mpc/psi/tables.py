@@ -25,12 +25,12 @@ tables' digests before using them (`mpc.psi.joined.load_joined`).
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 from pathlib import Path
 
 from mpc.errors import ParameterError
+from mpc.keystore import atomic_write
 from mpc.psi.payload import PayloadShares
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -65,22 +65,7 @@ class JoinedTables:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         if path.exists():
             raise ParameterError(f"party {self.party} already keeps a joined table {name!r}")
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(shares.to_bytes())
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        dfd = os.open(self.folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        atomic_write(path, shares.to_bytes())
         return path
 
     def load(self, name: str) -> PayloadShares:
