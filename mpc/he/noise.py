@@ -149,14 +149,20 @@ class FloodingSpec:
                 "reference": "Li & Micciancio, EUROCRYPT 2021 (noise flooding against key recovery)"}
 
 
-def flooding_spec(error_bound: float, slots: int, stat_security: int = DEFAULT_STAT_SECURITY) -> FloodingSpec:
-    """Flooding that makes a decrypted vector of `slots` values with per-slot error ≤ `error_bound`
-    statistically independent (2^-s) of the secret key."""
+def flooding_spec(error_bound: float, slots: int, stat_security: int = DEFAULT_STAT_SECURITY, *,
+                  magnitude: float = 1.0) -> FloodingSpec:
+    """Flooding that makes a decrypted vector of `slots` values with per-slot error ≤ `error_bound` and
+    public magnitude bound `magnitude` statistically independent (2^-s) of the secret key.
+
+    The grid step is at least the error bound and at least the float64 resolution at `magnitude`
+    (TenSEAL decodes to float64, whose rounding of m + e is part of the error that must be hidden), so
+    the flooding's cost is √slots·2^(s−1)·max(E, 2^(⌈log2 magnitude⌉ − 52)) in standard deviation."""
     if not 16 <= stat_security <= 128:
         raise ValueOutOfRange(f"statistical security must be 16..128 bits, got {stat_security!r}")
     if not (error_bound > 0 and math.isfinite(error_bound)):
         raise ValueOutOfRange(f"the CKKS error bound must be positive and finite, got {error_bound!r}")
-    grid_bits = math.floor(-math.log2(error_bound))
+    float_step = 2.0 ** (math.ceil(math.log2(max(magnitude, 2.0 ** -300))) - 52)
+    grid_bits = math.floor(-math.log2(max(error_bound, float_step)))
     sigma = math.sqrt(slots) * 2.0 ** (stat_security - 1)
     return FloodingSpec(grid_bits, sigma, stat_security, error_bound, slots)
 
@@ -165,9 +171,9 @@ def flood(values: np.ndarray, spec: FloodingSpec, prg=None) -> np.ndarray:
     """Round decrypted values to the grid and add discrete Gaussian noise of σ grid units (CSPRNG)."""
     v = np.asarray(values, dtype=np.float64)
     grid = np.rint(v * 2.0 ** spec.grid_bits)
-    if np.any(np.abs(grid) >= 2.0 ** 62):
+    if np.any(np.abs(grid) >= 2.0 ** 53):
         raise ValueOutOfRange(f"decrypted values up to {np.max(np.abs(v)):g} do not fit the flooding grid 2^-"
-                              f"{spec.grid_bits} in 62 bits; use a smaller scale or smaller values")
+                              f"{spec.grid_bits} in 53 bits (above the stated magnitude bound)")
     return (grid + wide_discrete_gaussian(spec.sigma, v.shape, prg)) * 2.0 ** -spec.grid_bits
 
 
