@@ -211,6 +211,7 @@ class HEContext:
         if not self.is_private:
             raise HEKeyMissing("this is a public (evaluator's) context: it cannot decrypt; only the key holder "
                                "decrypts, with the context from the key store")
+        vec.link_context(self.ts)  # a vector made under the public copy of these keys
         out = vec.decrypt()
         return np.asarray(out, dtype=np.float64 if isinstance(self.params, CKKSParams) else np.int64)
 
