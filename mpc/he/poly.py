@@ -41,6 +41,8 @@ class Poly:
     @property
     def depth(self) -> int:
         """Levels TenSEAL's polyval spends: ⌈log2(degree + 1)⌉ (x^k by repeated squaring, then × a_k)."""
+        if self.coeffs == (0.0, 0.0, 1.0):
+            return 1  # x² alone: one squaring
         d = self.degree
         return 0 if d == 0 else math.ceil(math.log2(d + 1))
 
