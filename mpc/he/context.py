@@ -231,15 +231,12 @@ class HEContext:
                 vec = ts.bfv_vector_from(self.ts, blob)
         except Exception as exc:
             raise HEFormatError(f"ciphertext does not load under this context: {exc}") from None
-        cts = vec.ciphertext()
-        if len(cts) != 1 or vec.size() > self.params.slots:
-            raise HEFormatError(f"expected one ciphertext of at most {self.params.slots} slots, got {len(cts)} "
-                                f"holding {vec.size()} values")
-        if isinstance(self.params, CKKSParams) and self.level_of(cts[0]) < min_level:
+        if vec.size() > self.params.slots:  # more values than slots means several ciphertexts
+            raise HEFormatError(f"expected one ciphertext of at most {self.params.slots} slots, got {vec.size()} values")
+        if min_level and isinstance(self.params, CKKSParams) and self.level(vec) < min_level:
             from mpc.errors import DepthExhausted
 
-            raise DepthExhausted(f"a ciphertext has {self.level_of(cts[0])} levels left; the computation needs "
-                                 f"{min_level}")
+            raise DepthExhausted(f"a ciphertext has {self.level(vec)} levels left; the computation needs {min_level}")
         return vec
 
     def level_of(self, ct) -> int:
