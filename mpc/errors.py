@@ -73,3 +73,43 @@ class KeyStoreCorrupt(KeyStoreError):
 
 class UnsafePermissions(KeyStoreError):
     """A key-store file or folder is readable or writable by others than its owner."""
+
+
+# ---------------------------------------------------------------- homomorphic encryption (mpc.he)
+class HEError(MPCError):
+    """Base class of the errors `mpc.he` raises on purpose."""
+
+
+class HEParameterError(HEError, ParameterError):
+    """HE parameters that are insecure or do not fit the computation (found before TenSEAL runs)."""
+
+
+class InsecureParameters(HEParameterError):
+    """Polynomial degree / coefficient modulus outside the 128-bit bounds of the HE security standard."""
+
+
+class ScaleOutOfBounds(HEParameterError):
+    """The CKKS scale does not fit the modulus chain (TenSEAL/SEAL: "scale out of bounds")."""
+
+
+class DepthExhausted(HEParameterError):
+    """A computation needs more multiplicative levels than the ciphertext has left
+    (TenSEAL/SEAL: "scale out of bounds" or "end of modulus switching chain reached")."""
+
+
+class TooManySlots(HEParameterError):
+    """A vector is longer than one ciphertext holds (N/2 slots for CKKS, N for BFV)."""
+
+
+class ValueOutOfRange(HEParameterError):
+    """Values too large for the plaintext space (CKKS: |x|·scale beyond the last modulus, which decrypts
+    to garbage without any error; BFV: beyond ±t/2, which wraps modulo t)."""
+
+
+class HEKeyMissing(HEError):
+    """The context lacks a key the operation needs (a public context cannot decrypt; no relinearisation
+    or Galois keys for a multiplication or rotation)."""
+
+
+class HEFormatError(HEError):
+    """Bytes that are not a valid context or ciphertext for these parameters (untrusted input refused)."""

@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # Modules under mpc.cli that register sub-commands, in the order `mpc --help` lists them.
-COMMAND_MODULES = ["info", "demo", "node", "check", "certs", "run", "keys", "psi", "dp", "budget", "gc"]
+COMMAND_MODULES = ["info", "demo", "node", "check", "certs", "run", "keys", "psi", "dp", "budget", "gc", "he"]
 
 
 def build_parser() -> argparse.ArgumentParser:
