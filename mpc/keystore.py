@@ -151,10 +151,14 @@ def _check_private(path: Path, folder: bool = False) -> None:
             f"{'folders' if folder else 'files'} must be private to their owner: run chmod {want} {path}")
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` (mode 0600) so that a crash leaves the old file or the new one, never a part."""
+def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Write `data` to `path` so that a crash leaves the old file or the new one, never a part.
+
+    The file is created with `mode` (default 0600: private keys are never readable by others,
+    not even for a moment) under a fresh name (O_EXCL), then renamed over `path`."""
+    path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

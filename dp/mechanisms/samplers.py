@@ -17,6 +17,24 @@ Exactness: the native kernel (native/include/mpcn/dpnoise.hpp) uses 64/128-bit i
 only deviation is an OverflowError raised instead of a value on events of probability below
 2^-1000 (a proposal beyond 2^14 standard deviations).
 
+Timing (a side channel we accept, and how to close it): the samplers are exact, not constant
+time. Each is a rejection loop: the discrete Laplace draws a geometric count whose loop runs
+about |x|/scale + 1 times, and the discrete Gaussian adds rejected Laplace proposals (a number
+of them independent of the sample it returns) and an acceptance test that grows with
+(|y| − c)²/σ². So the time one call takes reveals, noisily, the magnitudes of the samples it
+drew (summed over the array of one call), never their signs. An observer who could time one
+node's sampling precisely would learn roughly how large that node's noise share is, and the
+magnitude of the noise narrows where the true value lies around a release. We accept it
+because the difference is a few uniform words, tens of nanoseconds, per unit of |x|/scale,
+drawn in one native call per output array, while everything a remote party can observe of a
+node (its gRPC messages) is separated from that call by Python, asyncio, TLS and network
+scheduling whose jitter is thousands of times larger; in the distributed mode each node
+samples only its own share. An adversary on the same physical host (reading CPU time,
+performance counters or shared caches) is outside this argument: run party nodes on dedicated
+hosts or cores and do not export per-job CPU timings. A constant-time sampler (fixed iteration
+counts with a bounded tail, at a small, accounted loss of exactness) would remove the channel;
+it is not implemented.
+
 References: C. Canonne, G. Kamath, T. Steinke, "The Discrete Gaussian for Differential
 Privacy", NeurIPS 2020 (arXiv:2004.00010), Algorithms 1-3; I. Mironov, "On Significance of the
 Least Significant Bits for Differential Privacy", CCS 2012; D. Lemire, "Fast Random Integer

@@ -1,17 +1,19 @@
-"""Fused Z_2^64 kernels for Beaver products (Numba, compiled once and cached on disk).
+"""Fused Z_2^64 kernels for Beaver products (Numba, compiled once and cached on disk per user).
 
 numpy needs one pass over memory per operation (five to seven for a Beaver step); these do
 each step in one pass. uint64 arithmetic wraps modulo 2^64 exactly as the ring requires.
-`nogil=True`: parties running in threads overlap.
+`nogil=True`: parties running in threads overlap. The compiled code is cached in
+`mpc.arith.jit.cache_dir()` (a per-user folder, never inside the installed package).
 """
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
+from mpc.arith.jit import njit
 
-@nb.njit(cache=True, nogil=True)
+
+@njit(nogil=True)
 def _masks(x, a, y, b, out):
     n = x.size
     for i in range(n):
@@ -20,7 +22,7 @@ def _masks(x, a, y, b, out):
         out[n + i] = y[i] - b[i]
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _finish(c, d, e, a, b, first, out):
     if first:
         for i in range(c.size):
@@ -30,7 +32,7 @@ def _finish(c, d, e, a, b, first, out):
             out[i] = c[i] + d[i] * b[i] + e[i] * a[i]
 
 
-@nb.njit(cache=True, nogil=True)
+@njit(nogil=True)
 def _add_into(acc, x):
     for i in range(acc.size):
         acc[i] += x[i]

@@ -16,4 +16,8 @@ def run(args) -> int:
     print(f"mpc {mpc.__version__}")
     print("cpu: " + ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in feats.items()))
     print(f"native kernels: {_native.active_isa()}")
+    from mpc.arith.jit import ENV, cache_dir
+
+    where = cache_dir()
+    print(f"numba kernel cache: {where or 'off (compiled in every process)'}  (set {ENV} to move it, 'off' for none)")
     return 0

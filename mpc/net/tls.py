@@ -157,10 +157,17 @@ def issue(ca_cert_pem: bytes, ca_key_pem: bytes, cn: str, *, node: bool,
     return _cert_pem(cert), _key_pem(key)
 
 
-def _write(path: Path, data: bytes, secret: bool = False) -> None:
-    path.write_bytes(data)
-    if secret:
-        path.chmod(0o600)
+def _write_pairs(out: Path, files: dict[str, bytes]) -> None:
+    """Write certificates (0644) and keys (`*.key`, created 0600: never readable by others, not even
+    for a moment), each atomically; refuses before writing anything if one of them exists."""
+    from mpc.keystore import atomic_write
+
+    taken = [name for name in files if (out / name).exists()]
+    if taken:
+        raise ParameterError(f"{out} already holds {', '.join(taken)}; choose another name or folder "
+                             f"(nothing was written)")
+    for name, data in files.items():
+        atomic_write(out / name, data, mode=0o600 if name.endswith(".key") else 0o644)
 
 
 def init_certs(out: Path, parties: int, *, dealer: bool = False, budget: bool = False,
@@ -172,24 +179,64 @@ def init_certs(out: Path, parties: int, *, dealer: bool = False, budget: bool = 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if (out / "ca.key").exists():
-        raise ParameterError(f"{out} already holds a CA (ca.key); choose an empty folder")
+        raise ParameterError(f"{out} already holds a CA (ca.key); choose an empty folder, or add clients to it "
+                             f"with `mpc certs add-client --ca-dir {out} --name NAME`")
+    for c in clients:
+        _check_client_name(c)
     ca_pem, ca_key = make_ca()
-    _write(out / "ca.pem", ca_pem)
-    _write(out / "ca.key", ca_key, secret=True)
-    written = {"ca": out / "ca.pem"}
+    files = {"ca.pem": ca_pem, "ca.key": ca_key}
     names = [party_name(i) for i in range(parties + (1 if dealer else 0))] + ([BUDGET_SERVICE_NAME] if budget else [])
     for cn in names:
-        cert, key = issue(ca_pem, ca_key, cn, node=True)
-        _write(out / f"{cn}.pem", cert)
-        _write(out / f"{cn}.key", key, secret=True)
-        written[cn] = out / f"{cn}.pem"
+        files[f"{cn}.pem"], files[f"{cn}.key"] = issue(ca_pem, ca_key, cn, node=True)
     for c in clients:
         cn = client_name(c)
-        cert, key = issue(ca_pem, ca_key, cn, node=False)
-        _write(out / f"{cn}.pem", cert)
-        _write(out / f"{cn}.key", key, secret=True)
-        written[cn] = out / f"{cn}.pem"
-    return written
+        files[f"{cn}.pem"], files[f"{cn}.key"] = issue(ca_pem, ca_key, cn, node=False)
+    _write_pairs(out, files)
+    return {"ca": out / "ca.pem", **{n[:-4]: out / n for n in files if n.endswith(".pem") and n != "ca.pem"}}
+
+
+def _check_client_name(name: str) -> None:
+    if not name or len(name) > 64 or not all(ch.isalnum() or ch in "-_." for ch in name) or name[0] == ".":
+        raise ParameterError(f"client name {name!r}: use 1-64 letters, digits, '-', '_' or '.' (not first)")
+
+
+def add_clients(ca_dir: Path, names: tuple[str, ...], *, out: Path | None = None,
+                ca_key: Path | None = None, passphrase=None) -> dict[str, Path]:
+    """Issue client certificates client-<name>.pem/.key from an existing CA (ca_dir/ca.pem and its key,
+    ca_dir/ca.key unless `ca_key` names another file or an encrypted `.mpckey` entry), into `out`
+    (default ca_dir). Refuses names whose files exist."""
+    from mpc.keystore import read_private_key
+
+    ca_dir = Path(ca_dir)
+    out = Path(out) if out is not None else ca_dir
+    if not names:
+        raise ParameterError("name at least one client (--name NAME)")
+    for n in names:
+        _check_client_name(n)
+    try:
+        ca_pem = (ca_dir / "ca.pem").read_bytes()
+    except OSError as exc:
+        raise ParameterError(f"cannot read the CA certificate {ca_dir / 'ca.pem'}: {exc.strerror}") from None
+    key_pem = read_private_key(ca_key or ca_dir / "ca.key", passphrase, "CA key")
+    try:
+        ca_cert = x509.load_pem_x509_certificate(ca_pem)
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(f"{ca_dir}: ca.pem or the CA key is not a PEM certificate / unencrypted PEM key: "
+                             f"{exc}") from None
+    if key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) != \
+            ca_cert.public_key().public_bytes(serialization.Encoding.DER,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo):
+        raise ParameterError(f"the CA key does not belong to {ca_dir / 'ca.pem'}")
+    org = ca_cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    org = str(org[0].value) if org else "mpc roster"
+    out.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for n in names:
+        cn = client_name(n)
+        files[f"{cn}.pem"], files[f"{cn}.key"] = issue(ca_pem, key_pem, cn, node=False, org=org)
+    _write_pairs(out, files)
+    return {n[:-4]: out / n for n in files if n.endswith(".pem")}
 
 
 # ------------------------------------------------------------------ gRPC credentials

@@ -46,14 +46,15 @@ def _tls_pin(address: str, files: tls.TlsFiles, timeout: float) -> bytes:
     import tempfile
     from pathlib import Path
 
+    from mpc.keystore import atomic_write
+
     ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     ctx.check_hostname = False      # identity is checked by the pin below, not by host name
     with tempfile.TemporaryDirectory() as d:
         ca, cert, key = Path(d, "ca.pem"), Path(d, "c.pem"), Path(d, "c.key")
         ca.write_bytes(files.ca)
         cert.write_bytes(files.cert)
-        key.write_bytes(files.key)
-        key.chmod(0o600)
+        atomic_write(key, files.key)             # created 0600: never readable by others
         ctx.load_verify_locations(cafile=str(ca))
         ctx.load_cert_chain(str(cert), str(key))
     ctx.set_alpn_protocols(["h2"])

@@ -2,7 +2,7 @@
 
 Each dataset becomes a mapping column name -> 1-D numpy array (float64 for "float" columns,
 int64 for "int" columns). A file that does not match its schema is refused with a message that
-names the dataset, the file and the column or row at fault.
+names the dataset, the file, the line (CSV; row index for NPY) and the column at fault.
 """
 
 from __future__ import annotations
@@ -29,12 +29,24 @@ class Dataset:
         return len(next(iter(self.columns.values()))) if self.columns else 0
 
 
-def _convert(values: list[str], kind: str, where: str) -> np.ndarray:
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _convert(values: list[str], kind: str, where: str, lines: list[int]) -> np.ndarray:
+    """A CSV column's cells as numbers; a bad cell is named by its line (`lines[i]` for cell i)."""
     try:
         arr = np.array([float(v) for v in values], dtype=np.float64)
-    except ValueError as exc:
-        raise ParameterError(f"{where}: not a number ({exc})") from None
-    return _convert_array(arr, kind, where)
+    except ValueError:
+        i = next(i for i, v in enumerate(values) if not _is_number(v))
+        cell = values[i] if len(values[i]) <= 40 else values[i][:40] + "…"
+        raise ParameterError(f"{where.replace('{at}', f'line {lines[i]}, ')}: {cell!r} is not a number "
+                             f"(the schema declares it {kind}); fix the cell or the schema") from None
+    return _convert_array(arr, kind, where, [f"line {n}, " for n in lines])
 
 
 def _load_csv(cfg: DatasetConfig) -> dict[str, np.ndarray]:
@@ -49,15 +61,19 @@ def _load_csv(cfg: DatasetConfig) -> dict[str, np.ndarray]:
             raise ParameterError(f"dataset {cfg.name}: {cfg.path} has no column(s) {missing}; header is {header}")
         idx = {c: header.index(c) for c in cfg.columns}
         cols: dict[str, list[str]] = {c: [] for c in cfg.columns}
-        for lineno, row in enumerate(reader, start=2):
+        lines: list[int] = []
+        for row in reader:
             if not row:
                 continue
+            lineno = reader.line_num
             if len(row) != len(header):
                 raise ParameterError(f"dataset {cfg.name}: {cfg.path} line {lineno} has {len(row)} fields, "
                                      f"header has {len(header)}")
+            lines.append(lineno)
             for c, i in idx.items():
                 cols[c].append(row[i])
-    return {c: _convert(v, cfg.columns[c], f"dataset {cfg.name}: {cfg.path} column {c!r}") for c, v in cols.items()}
+    return {c: _convert(v, cfg.columns[c], f"dataset {cfg.name}: {cfg.path} {{at}}column {c!r}", lines)
+            for c, v in cols.items()}
 
 
 def _load_npy(cfg: DatasetConfig) -> dict[str, np.ndarray]:
@@ -71,16 +87,24 @@ def _load_npy(cfg: DatasetConfig) -> dict[str, np.ndarray]:
     out = {}
     for j, c in enumerate(names):
         col = arr[:, j].astype(np.float64)
-        out[c] = _convert_array(col, cfg.columns[c], f"dataset {cfg.name}: {cfg.path} column {c!r}")
+        out[c] = _convert_array(col, cfg.columns[c], f"dataset {cfg.name}: {cfg.path} {{at}}column {c!r}")
     return out
 
 
-def _convert_array(arr: np.ndarray, kind: str, where: str) -> np.ndarray:
-    if not np.all(np.isfinite(arr)):
-        raise ParameterError(f"{where}: contains NaN or infinite values")
+def _convert_array(arr: np.ndarray, kind: str, where: str, rows: list[str] | None = None) -> np.ndarray:
+    """Check finiteness (and integrality for "int"); `where` has an `{at}` slot for the first bad row."""
+    def at(bad: np.ndarray) -> str:
+        i = int(np.flatnonzero(bad)[0])
+        return where.replace("{at}", rows[i] if rows is not None else f"row {i}, ")
+
+    finite = np.isfinite(arr)
+    if not finite.all():
+        raise ParameterError(f"{at(~finite)}: {arr[~finite][0]} (NaN or infinite values are not allowed)")
     if kind == "int":
-        if not np.all(arr == np.round(arr)):
-            raise ParameterError(f"{where}: declared int but holds fractional values")
+        frac = arr != np.round(arr)
+        if frac.any():
+            raise ParameterError(f"{at(frac)}: {arr[frac][0]:g} is fractional but the schema declares the "
+                                 f"column int")
         return arr.astype(np.int64)
     return arr
 

@@ -3,13 +3,25 @@
 What it computes: Beaver triples (elementwise and matrix, over Z_2^64 or GF(2^61-1)), binary
 AND triples on uint64 words, truncation tuples, edaBits and daBits, for n compute parties.
 Each request's randomness is fixed by per-party seeds: every party expands its seed (the
-dealer sent it once, at setup) for the request's label, and only the last party receives a
-message, the correction that makes the shares sum (or XOR) to the right value.
+dealer sent it once, at setup) for the request's label *and its kind and shapes*, and only the
+last party receives a message, the correction that makes the shares sum (or XOR) to the right
+value.
+
+Requests come from the last party alone, so the dealer does not take them on trust: a label is
+served once per job (a replayed label is refused), requests carry nothing but kind, label,
+shapes, domain and truncation bits (anything else is refused), and the streams are derived
+from the label together with the kind and shapes. Without that binding the last party could
+ask again for a past triple's label as a matrix product of shapes (m,0)x(0,1), receive minus
+the other parties' shares of `a`, and read another party's input from the public opening
+d = x - a; with it, a request whose kind or shapes differ from what the other parties drew is
+answered from streams no party uses, and tells its sender nothing.
 
 Security: **the dealer must be trusted**: it knows every share it deals, so a dealer that
 colludes with any party breaks privacy. Against the compute parties alone the shares are
-perfectly private to any n−1 of them (PRG security for the seeded ones). Semi-honest: the
-dealer is assumed to deal correctly. Use it for tests, demos and deployments that accept a
+perfectly private to any n−1 of them (PRG security for the seeded ones), also when the last
+party sends the dealer requests of its own choosing (see above): it can make its own results
+wrong, never learn the others' shares. Semi-honest otherwise: the dealer is assumed to deal
+correctly. Use it for tests, demos and deployments that accept a
 trusted third party; `TripleSource` implementations without a dealer plug in the same way.
 References: Beaver, "Efficient Multiparty Protocols Using Circuit Randomization", CRYPTO '91;
 the seed-compression trick as in SPDZ-style dealers (e.g. CrypTen's trusted third party);
@@ -22,6 +34,7 @@ parties receive nothing after the 16-byte seed.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -111,8 +124,19 @@ KINDS: dict[str, _Kind] = {
 }
 
 
+_FIELDS = {"kind", "label", "shape", "shape_b", "domain", "f"}
+
+
+def _stream_id(req: dict) -> str:
+    """What a request's randomness is bound to besides its label: kind, shapes, domain, bits (canonical)."""
+    return json.dumps({k: req[k] for k in sorted(req) if k != "label"}, separators=(",", ":"))
+
+
 def _validate(req: dict) -> dict:
     """Check a request from the network; returns it normalised or raises ParameterError."""
+    unknown = sorted(set(req) - _FIELDS)
+    if unknown:
+        raise ParameterError(f"unknown request field(s) {unknown}")
     kind = req.get("kind")
     if kind not in KINDS:
         raise ParameterError(f"unknown request kind {kind!r}")
@@ -134,6 +158,10 @@ def _validate(req: dict) -> dict:
         if req.get("domain") not in ("ring", "field"):
             raise ParameterError("domain must be 'ring' or 'field'")
         out["domain"] = req["domain"]
+    elif "domain" in req:
+        raise ParameterError(f"a {kind!r} request has no domain")
+    if "shape_b" in out and kind != "matmul":
+        raise ParameterError(f"a {kind!r} request has no shape_b")
     if kind == "matmul":
         if "shape_b" not in out or len(out["shape"]) != 2 or len(out["shape_b"]) != 2 or \
                 out["shape"][1] != out["shape_b"][0]:
@@ -143,6 +171,8 @@ def _validate(req: dict) -> dict:
         if not isinstance(f, int) or not 0 < f < 63:
             raise ParameterError("truncation bits f must be an integer in 1..62")
         out["f"] = f
+    elif "f" in req:
+        raise ParameterError(f"a {kind!r} request has no truncation bits f")
     total = sum(int(np.prod(out[k], dtype=np.int64)) for k in ("shape", "shape_b") if k in out)
     if total > MAX_ELEMENTS:
         raise ParameterError(f"request for {total} elements exceeds the limit of {MAX_ELEMENTS}")
@@ -168,6 +198,7 @@ class Dealer:
             raise ParameterError("a dealer serves at least 2 compute parties")
         self.job = job
         self._seeds = {p: random_seed() for p in self.comm.parties}
+        self._labels: dict[bytes, int] = {}   # digest of each label served -> its request number
         self.requests_served = 0
 
     async def serve(self) -> None:
@@ -186,11 +217,22 @@ class Dealer:
                     raise ParameterError("request must be a JSON object")
                 if req.get("kind") == "close":
                     return
-                reply = b"\x00" + self._correction(_validate(req))
+                req = _validate(req)
+                self._claim(req["label"], k - 1)
+                reply = b"\x00" + self._correction(req)
             except (ValueError, ParameterError, KeyError, TypeError) as exc:
                 reply = b"\x01" + f"dealer refused request {k - 1} of job {self.job}: {exc}".encode()
             await comm.send(last, resp_tag, reply)
             self.requests_served += 1
+
+    def _claim(self, label: str, k: int) -> None:
+        """Serve each label once per job: a replay (same or other kind and shapes) is refused."""
+        digest = hashlib.blake2b(label.encode(), digest_size=16).digest()
+        first = self._labels.get(digest)
+        if first is not None:
+            raise ParameterError(f"label {label!r} was already served (request {first}); every request "
+                                 f"needs a fresh label")
+        self._labels[digest] = k
 
     def _correction(self, req: dict) -> bytes:
         kind = KINDS[req["kind"]]
@@ -199,7 +241,7 @@ class Dealer:
         free_tot = [None] * len(free_parts)
         fixed_others = [None] * len(fixed_parts)
         for p in self.comm.parties:
-            prg = PRG.derive(self._seeds[p], "dealer", req["label"])
+            prg = PRG.derive(self._seeds[p], "dealer", req["label"], _stream_id(req))
             for i, part in enumerate(free_parts):
                 v = part.draw(prg)
                 free_tot[i] = v if free_tot[i] is None else part.combine(free_tot[i], v)
@@ -238,10 +280,13 @@ class DealerTriples(TripleSource):
             raise ProtocolAbort(f"job {comm.job}: dealer triples used before setup() or after close()",
                                 job=comm.job)
         req = dict(req, label=comm.tag(f"dealer-{req['kind']}"))
+        for key in ("shape", "shape_b"):
+            if key in req:
+                req[key] = [int(d) for d in req[key]]
         k = self._k
         self._k += 1
         kind = KINDS[req["kind"]]
-        prg = PRG.derive(self._seed, "dealer", req["label"])
+        prg = PRG.derive(self._seed, "dealer", req["label"], _stream_id(req))
         free = [part.draw(prg) for part in kind.free(req)]
         fixed_parts = kind.fixed(req)
         if comm.pid != comm.parties[-1]:

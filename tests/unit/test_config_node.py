@@ -73,3 +73,20 @@ def test_dataset_schema_mismatch_is_refused(cluster, tmp_path):
     cfg.path.write_text("age,smoker\nabc,1\n")
     with pytest.raises(ParameterError, match="not a number"):
         load_dataset(cfg)
+
+
+def test_bad_csv_cell_names_file_line_and_column(cluster):
+    cfg = load_node_config(cluster.node_configs[0]).datasets["patients"]
+    cols = list(cfg.columns)
+    good = ",".join("1" for _ in cols)
+    bad_col = cols[-1]
+    cells = ["1"] * (len(cols) - 1) + ["n/a"]
+    # header, two good rows, a blank line (skipped, still counted), then the bad cell on line 5
+    cfg.path.write_text(",".join(cols) + f"\n{good}\n{good}\n\n" + ",".join(cells) + "\n")
+    with pytest.raises(ParameterError) as info:
+        load_dataset(cfg)
+    msg = str(info.value)
+    assert str(cfg.path) in msg and "line 5" in msg and repr(bad_col) in msg and "'n/a' is not a number" in msg
+    cfg.path.write_text(",".join(cols) + f"\n{good}\n" + ",".join(["1"] * (len(cols) - 1) + ["inf"]) + "\n")
+    with pytest.raises(ParameterError, match=r"line 3, column .*NaN or infinite"):
+        load_dataset(cfg)
