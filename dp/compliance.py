@@ -1,8 +1,11 @@
 """Compliance reports from the privacy ledger: who spent what ε on which protocol, per dataset and period.
 
 What it computes: from the ledger file alone — spending per dataset and period (principal,
-protocol, number of grants, ε and δ summed by basic composition, redemptions), remaining
-budgets at every level, refusals, alerts, and the result of recomputing the hash chain — and a
+protocol, number of reservations, ε and δ charged by released outputs summed by basic
+composition, ε refunded), one line per job's reservation (grant id, job id and hash, what was
+reserved, charged for released outputs — named — and refunded, and the outcome, so that a
+release can be told apart from a refund), remaining budgets at every level (with what open
+reservations hold), refusals, alerts, and the result of recomputing the hash chain — and a
 section that maps these records to duties under GDPR Art. 25 and 30, HIPAA de-identification
 by expert determination (45 CFR §164.514(b)(1)) and the CCPA's de-identified-data duties.
 The mapping states what the records are evidence of; it is not legal advice, and the
@@ -29,8 +32,9 @@ LEGAL_MAPPING = [
                  "limits before any output was opened; with distributed noise no party, the analyst included, "
                  "saw an un-noised result. The budgets and refusals below show the limits were enforced."},
     {"framework": "GDPR Art. 30 (records of processing activities)",
-     "evidence": "The ledger lists, for every grant, who (principal), which dataset, for which protocol (purpose), "
-                 "when, and at what epsilon/delta; the hash chain makes later alteration of the record detectable "
+     "evidence": "The ledger lists, for every job's grant, who (principal), which dataset, for which protocol "
+                 "(purpose), when, what was reserved, what each released output was charged and what was refunded "
+                 "because nothing was released; the hash chain makes later alteration of the record detectable "
                  "(verification result below)."},
     {"framework": "HIPAA 45 CFR §164.514(b)(1) (de-identification by expert determination)",
      "evidence": "Per-release and cumulative epsilon/delta per dataset quantify the worst-case disclosure risk an "
@@ -47,26 +51,65 @@ def _period_key(ts: float, period: str) -> str:
     return time.strftime("%Y-%m-%d" if period == "day" else "%Y-%m", time.gmtime(ts))
 
 
+def _jobs(rows: list[dict]) -> list[dict]:
+    """One entry per reservation, from its reserve, redeem, commit, release and expire rows."""
+    jobs: dict[str, dict] = {}
+    for r in rows:
+        gid, kind = r["grant_id"], r["kind"]
+        if kind == "reserve":
+            jobs[gid] = {"time": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["ts"])), "grant_id": gid,
+                         "job_id": "", "job_hash": r["job_hash"][:16], "dataset": r["dataset"],
+                         "principal": r["principal"], "protocol": r["protocol"] or "-", "reserved": r["epsilon"],
+                         "charged": 0.0, "refunded": 0.0, "outputs": [], "outcome": "open", "ts": r["ts"]}
+            continue
+        job = jobs.get(gid)
+        if job is None or kind not in ("redeem", "commit", "release", "expire"):
+            continue
+        detail = json.loads(r["detail"]) if r["detail"] else {}
+        job["job_id"] = job["job_id"] or detail.get("job_id", "")
+        if kind == "commit":
+            job["charged"] += r["epsilon"]
+            if detail.get("output"):
+                job["outputs"].append(detail["output"])
+            if detail.get("closed"):
+                job["outcome"] = "charged: outputs released"
+        elif kind in ("release", "expire"):
+            job["refunded"] += r["epsilon"]
+            why = "expired" if kind == "expire" else "released"
+            job["outcome"] = (f"refunded ({why}): no output released" if job["charged"] == 0 else
+                              f"partly charged, rest refunded ({why})")
+    out = []
+    for job in jobs.values():
+        job["outputs"] = ", ".join(job["outputs"]) or "-"
+        job["job_id"] = job["job_id"] or "-"
+        out.append(job)
+    return out
+
+
 def build_report(db: str | Path, *, period: str = "month", dataset: str | None = None) -> dict:
     """The report as plain data (what `render` formats)."""
     with Ledger(db) as led:
         result = led.verify()
         rows = led.rows()
         budgets = led.budgets()
-    spend: dict = defaultdict(lambda: {"grants": 0, "epsilon": 0.0, "delta": 0.0, "redeemed": 0})
+        held = {(b["scope"], b["dataset"]): led.held(b["scope"], b["dataset"]) for b in budgets}
+    spend: dict = defaultdict(lambda: {"reservations": 0, "reserved": 0.0, "charged": 0.0, "charged_delta": 0.0,
+                                       "refunded": 0.0})
     refusals, alerts = [], []
-    redeemed = {r["grant_id"] for r in rows if r["kind"] == "redeem"}
+    jobs = [j for j in _jobs(rows) if dataset is None or j["dataset"] == dataset]
     for r in rows:
         if dataset is not None and r["dataset"] not in (dataset, "*"):
             continue
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["ts"]))
-        if r["kind"] == "grant":
-            key = (r["dataset"], _period_key(r["ts"], period), r["principal"], r["protocol"] or "-")
-            s = spend[key]
-            s["grants"] += 1
-            s["epsilon"] += r["epsilon"]
-            s["delta"] += r["delta"]
-            s["redeemed"] += r["grant_id"] in redeemed
+        key = (r["dataset"], _period_key(r["ts"], period), r["principal"], r["protocol"] or "-")
+        if r["kind"] == "reserve":
+            spend[key]["reservations"] += 1
+            spend[key]["reserved"] += r["epsilon"]
+        elif r["kind"] in ("commit", "grant"):     # "grant": charged at issue (ledgers before schema 2)
+            spend[key]["charged"] += r["epsilon"]
+            spend[key]["charged_delta"] += r["delta"]
+        elif r["kind"] in ("release", "expire"):
+            spend[key]["refunded"] += r["epsilon"]
         elif r["kind"] == "refusal":
             refusals.append({"seq": r["seq"], "time": when, "principal": r["principal"], "dataset": r["dataset"],
                              "epsilon": r["epsilon"], "reason": json.loads(r["detail"])["reason"]})
@@ -76,7 +119,8 @@ def build_report(db: str | Path, *, period: str = "month", dataset: str | None =
     spending = [{"dataset": k[0], "period": k[1], "principal": k[2], "protocol": k[3], **v}
                 for k, v in sorted(spend.items())]
     levels = [{"scope": b["scope"], "dataset": b["dataset"], "total_limit": b["total_limit"],
-               "total_spent": b["total_spent"], "remaining": max(0.0, b["total_limit"] - b["total_spent"]),
+               "total_spent": b["total_spent"], "reserved": held[(b["scope"], b["dataset"])][0],
+               "remaining": max(0.0, b["total_limit"] - b["total_spent"] - held[(b["scope"], b["dataset"])][0]),
                "period": b["period"], "period_limit": b["period_limit"], "delta_limit": b["delta_limit"],
                "delta_spent": b["delta_spent"]}
               for b in budgets if dataset is None or b["dataset"] in (dataset, "*")]
@@ -86,11 +130,14 @@ def build_report(db: str | Path, *, period: str = "month", dataset: str | None =
         "ledger": str(db),
         "dataset_filter": dataset,
         "period": period,
-        "composition": "epsilon and delta add up across grants (basic composition)",
+        "composition": "epsilon and delta add up across the outputs released (basic composition); a job's grant "
+                       "reserves its epsilon, each released output is charged its share, and what no output used "
+                       "is refunded",
         "verification": {"ok": result.ok, "rows": result.rows, "head": result.head,
                          "first_bad_seq": result.first_bad_seq, "summary": result.summary(),
                          "budget_mismatches": result.budget_mismatches},
         "spending": spending,
+        "jobs": [{k: v for k, v in j.items() if k != "ts"} for j in sorted(jobs, key=lambda j: j["ts"])],
         "budgets": levels,
         "refusals": refusals,
         "alerts": alerts,
@@ -99,8 +146,11 @@ def build_report(db: str | Path, *, period: str = "month", dataset: str | None =
     }
 
 
-_SPEND_COLS = ("dataset", "period", "principal", "protocol", "grants", "epsilon", "delta", "redeemed")
-_BUDGET_COLS = ("scope", "dataset", "total_limit", "total_spent", "remaining", "period", "period_limit",
+_SPEND_COLS = ("dataset", "period", "principal", "protocol", "reservations", "reserved", "charged", "charged_delta",
+               "refunded")
+_JOB_COLS = ("time", "job_id", "job_hash", "grant_id", "dataset", "principal", "protocol", "reserved", "charged",
+             "outputs", "refunded", "outcome")
+_BUDGET_COLS = ("scope", "dataset", "total_limit", "total_spent", "reserved", "remaining", "period", "period_limit",
                 "delta_limit", "delta_spent")
 
 
@@ -130,7 +180,8 @@ def render(report: dict, fmt: str) -> str:
         return json.dumps(report, indent=1) + "\n"
     sections = [
         ("Ledger verification", None, None),
-        (f"Spending per dataset and {report['period']}", report["spending"], _SPEND_COLS),
+        (f"Spending per dataset and {report['period']} (epsilon)", report["spending"], _SPEND_COLS),
+        ("Jobs: what each grant reserved, charged for released outputs, and refunded", report["jobs"], _JOB_COLS),
         ("Budgets and what remains", report["budgets"], _BUDGET_COLS),
         ("Refused requests", report["refusals"], ("seq", "time", "principal", "dataset", "epsilon", "reason")),
         ("Alerts", report["alerts"], ("seq", "time", "scope", "dataset", "message")),

@@ -8,14 +8,20 @@
 
 `AsyncClient` is the same API for asyncio code. A job's report gives, per party, the bytes
 sent and received, the communication rounds and the seconds the job took there; `privacy`
-lists per output its name, ε, δ, mechanism and noise scale (or why it is exact).
+lists one entry per output (see `JobOutcome.privacy` for the keys).
 
 Differentially private jobs spend budget: `run`/`submit` ask the coordinator for the job spec
 hash and the contributing datasets (`prepare`), request one grant per dataset for (ε, δ) from
 the budget service named in the client config's [budget] (over mutual TLS with the client's
-certificate, as its principal), and submit the job with the grants. Failures
-raise the engine's errors: `PartyUnreachable(party)` when a node is down or vanishes,
-`ProtocolAbort` when a node refuses or aborts the job (the message says which and why).
+certificate, as its principal; the service knows a node's dataset as "party-<id>/<dataset>"),
+and submit the job with the grants. A grant only *reserves* (ε, δ): each node charges it just
+before an output opens, and releases what is left when the job ends. If the job cannot be
+submitted (one dataset's grant refused while others were reserved, a node refuses the job, a
+node is down) or fails, the client releases the reservations it requested itself, so a job
+that opens no output spends nothing. Failures raise the engine's errors:
+`PartyUnreachable(party)` when a node is down or vanishes, `ProtocolAbort` when a node refuses
+or aborts the job (the message says which and why); the budget service's refusals raise
+`dp.errors` (e.g. `BudgetExceeded`).
 """
 
 from __future__ import annotations
@@ -50,7 +56,13 @@ class JobOutcome:
     report: dict[int, dict]
     spec_hash: str = ""
     events: list = field(default_factory=list)
-    #: per output: {output, epsilon, delta, mechanism, noise_scale, colluders_tolerated, mode, dp}, or
+    #: per output: {output, epsilon, delta, mechanism, noise_scale, colluders_tolerated, mode, dp: True} and
+    #: the expected error: `noise_std` (standard deviation of the noise in the released value, output
+    #: units, per coordinate), `scale` (the value's scale: the protocol's public bound, or the largest
+    #: |released value|), `scale_source` ("public bound ..." or "released value") and `relative_noise`
+    #: (noise_std / scale; above 1 the noise exceeds the value's scale: `mpc run` warns);
+    #: values derived from several outputs (a mean from sum and count) add {output, derived_from,
+    #: noise_std, scale, scale_source, relative_noise, dp: True};
     #: {output, dp: False, note} for exact outputs (DP-exempt protocols, nodes run with --no-dp)
     privacy: list = field(default_factory=list)
     #: the checked co-signature of the results (None: the nodes do not co-sign); see mpc.node.keys
@@ -172,7 +184,8 @@ class AsyncClient:
         return self._budget
 
     async def request_grants(self, plan: JobPlan, *, ttl: int = 0) -> dict:
-        """One grant per contributing dataset of `plan` for its (ε, δ), from the budget service."""
+        """One grant per contributing dataset of `plan` for its (ε, δ), from the budget service (each
+        reserves that much). If any is refused, those already reserved are released and the refusal raised."""
         if not plan.grants:
             return {}
         budget = self._budget_client()
@@ -182,8 +195,33 @@ class AsyncClient:
             return budget.request_grant(principal, dataset, plan.epsilon, plan.delta, plan.spec_hash, plan.protocol,
                                         ttl)
 
-        got = await asyncio.gather(*(asyncio.to_thread(one, d) for d in plan.grants.values()))
-        return dict(zip(plan.grants, got))
+        got = await asyncio.gather(*(asyncio.to_thread(one, d) for d in plan.grants.values()), return_exceptions=True)
+        refused = [g for g in got if isinstance(g, BaseException)]
+        grants = {p: g for p, g in zip(plan.grants, got) if not isinstance(g, BaseException)}
+        if refused:
+            await self.release_grants(plan, grants, f"not submitted: another dataset's grant was refused: "
+                                                    f"{refused[0]}")
+            raise refused[0]
+        return grants
+
+    async def release_grants(self, plan: JobPlan, grants: Mapping, reason: str) -> None:
+        """Release the reservations of `grants` (party -> SignedGrant) at the budget service, refunding
+        whatever no node committed; best effort (what cannot be released expires there)."""
+        from dp.budget.grants import GrantBody
+        from dp.errors import DPError
+
+        if not grants:
+            return
+        budget = self._budget_client()
+
+        def one(grant):
+            try:
+                budget.release(GrantBody.from_bytes(grant.body).grant_id, plan.spec_hash, reason=reason,
+                               job_id=plan.job_id)
+            except DPError:
+                pass
+
+        await asyncio.gather(*(asyncio.to_thread(one, g) for g in grants.values()))
 
     async def submit(self, protocol: str, inputs: Mapping[int, str], params: Mapping | None = None, *,
                      output_to=None, parties=None, timeout_s: float = 0.0, job_id: str = "",
@@ -195,18 +233,31 @@ class AsyncClient:
         is first prepared and its grants requested from the budget service; with `grants` (party ->
         `dp.budget.grants.SignedGrant`), `job_id` must be the one `prepare` gave.
         """
+        job_id, _, _ = await self._submit(protocol, inputs, params, output_to=output_to, parties=parties,
+                                          timeout_s=timeout_s, job_id=job_id, node=node, epsilon=epsilon, delta=delta,
+                                          grants=grants)
+        return job_id
+
+    async def _submit(self, protocol, inputs, params, *, output_to, parties, timeout_s, job_id, node, epsilon,
+                      delta, grants) -> tuple[str, JobPlan | None, dict]:
+        """`submit`, also returning the plan and the grants it requested itself (released here if the
+        job cannot be submitted)."""
         node = self.default_node if node is None else node
+        plan, own = None, {}
         if grants is None:
             plan = await self.prepare(protocol, inputs, params, epsilon=epsilon, delta=delta, output_to=output_to,
                                       parties=parties, timeout_s=timeout_s, job_id=job_id, node=node)
             job_id, grants = plan.job_id, await self.request_grants(plan)
+            own = grants
         req = self._request(protocol, inputs, params, output_to=output_to, parties=parties, timeout_s=timeout_s,
                             job_id=job_id, epsilon=epsilon, delta=delta, grants=grants)
         try:
             reply = await self._stub(node).SubmitJob(req, timeout=max(30.0, 3 * timeout_s))
         except grpc.RpcError as exc:
-            raise _rpc_error(exc, node) from None
-        return reply.job_id
+            error = _rpc_error(exc, node)
+            await self.release_grants(plan, own, f"not submitted: {error}")
+            raise error from None
+        return reply.job_id, plan, own
 
     async def watch(self, job_id: str, node: int | None = None, progress: ProgressFn | None = None) -> dict:
         """Follow a job's progress at `node` until it ends; returns the last event."""
@@ -270,11 +321,18 @@ class AsyncClient:
         """Submit (with budget grants for a DP job), follow to the end, and collect: the result, a
         per-party report and the per-output privacy report."""
         node = self.default_node if node is None else node
-        job_id = await self.submit(protocol, inputs, params, output_to=output_to, parties=parties,
-                                   timeout_s=timeout_s, node=node, epsilon=epsilon, delta=delta, grants=grants,
-                                   job_id=job_id)
-        last = await self.watch(job_id, node, progress)
+        job_id, plan, own = await self._submit(protocol, inputs, params, output_to=output_to, parties=parties,
+                                               timeout_s=timeout_s, node=node, epsilon=epsilon, delta=delta,
+                                               grants=grants, job_id=job_id)
+        try:
+            last = await self.watch(job_id, node, progress)
+        except (PartyUnreachable, ProtocolAbort) as exc:
+            await self.release_grants(plan, own, f"job {job_id} lost: {exc}")
+            raise
         if last.get("state") != "done":
+            # the nodes release their reservations when the job fails; this also covers a node that died
+            # holding one (what it committed stays charged: commits happen before an output opens)
+            await self.release_grants(plan, own, f"job {job_id} {last.get('state', '?')}: {last.get('error', '')}")
             raise _error_from(last.get("state", "?"), last.get("error", ""), last.get("error_party", -1),
                               last.get("error_kind", ""), job_id)
         return await self.result(job_id)
@@ -345,6 +403,9 @@ class Client:
 
     def request_grants(self, *a, **kw) -> dict:
         return self._do(self._async.request_grants(*a, **kw))
+
+    def release_grants(self, *a, **kw) -> None:
+        return self._do(self._async.release_grants(*a, **kw))
 
     def budget_status(self, *a, **kw) -> dict:
         return self._do(self._async.budget_status(*a, **kw))

@@ -1,4 +1,5 @@
-"""Client of the budget service: request, redeem, status, public key, signed ledger head.
+"""Client of the budget service: request (reserve), redeem, commit, release, status, public key,
+signed ledger head.
 
 Every failure the service reports comes back as the same `dp.errors` exception the service
 raised (named in the `dp-error` trailer); transport failures raise BudgetServiceUnavailable.
@@ -86,16 +87,37 @@ class BudgetClient:
             protocol=protocol, ttl_seconds=ttl))
         return SignedGrant(bytes(reply.body), bytes(reply.signature))
 
-    def redeem(self, grant: SignedGrant, job_hash: bytes | str, dataset: str) -> tuple[str, int]:
+    def redeem(self, grant: SignedGrant, job_hash: bytes | str, dataset: str, job_id: str = "") -> tuple[str, int]:
+        """Claim the grant for one job (single use); (grant id, ledger row)."""
         reply = self._call(self._stub.RedeemGrant, budget_pb2.RedeemRequest(
             grant=budget_pb2.Grant(body=grant.body, signature=grant.signature), job_hash=job_hash_bytes(job_hash),
-            dataset=dataset))
+            dataset=dataset, job_id=job_id))
         return reply.grant_id, reply.ledger_seq
 
+    def commit(self, grant_id: str, job_hash: bytes | str, epsilon: float, delta: float, *, output: str = "",
+               job_id: str = "") -> dict:
+        """Charge the reservation up to the cumulative (`epsilon`, `delta`); {ledger_seq, committed_epsilon,
+        committed_delta, closed}. Safe to retry: the same totals charge nothing more."""
+        r = self._call(self._stub.CommitGrant, budget_pb2.CommitRequest(
+            grant_id=grant_id, job_hash=job_hash_bytes(job_hash), epsilon=float(epsilon), delta=float(delta),
+            output=output, job_id=job_id))
+        return {"ledger_seq": r.ledger_seq, "committed_epsilon": r.committed_epsilon,
+                "committed_delta": r.committed_delta, "closed": r.closed}
+
+    def release(self, grant_id: str, job_hash: bytes | str, *, reason: str = "", job_id: str = "") -> dict:
+        """Close the reservation, refunding what was not committed; {ledger_seq, refunded_epsilon,
+        refunded_delta, state}. A closed reservation is left as it is (ledger_seq 0)."""
+        r = self._call(self._stub.ReleaseGrant, budget_pb2.ReleaseRequest(
+            grant_id=grant_id, job_hash=job_hash_bytes(job_hash), reason=reason[:500], job_id=job_id))
+        return {"ledger_seq": r.ledger_seq, "refunded_epsilon": r.refunded_epsilon,
+                "refunded_delta": r.refunded_delta, "state": r.state}
+
     def status(self, principal: str, dataset: str) -> list[dict]:
+        """Every budget level covering the principal and dataset: limits, spent, and held by reservations."""
         reply = self._call(self._stub.GetStatus, budget_pb2.StatusRequest(principal=principal, dataset=dataset))
         return [{f: getattr(lv, f) for f in ("scope", "dataset", "total_limit", "total_spent", "period",
-                                             "period_limit", "period_spent", "delta_limit", "delta_spent")}
+                                             "period_limit", "period_spent", "delta_limit", "delta_spent",
+                                             "total_reserved", "delta_reserved")}
                 for lv in reply.levels]
 
     def public_key(self) -> bytes:

@@ -4,8 +4,10 @@ A principal is a path "organisation/project/analyst" (1 to 3 segments). A budget
 scope (a prefix path: "acme", "acme/trial-7", "acme/trial-7/alice") and a dataset (or "*" for
 every dataset); it covers every principal under its scope. A request must fit every budget
 that covers it: the total limit, the per-period limit (periods are aligned to UTC: a daily
-budget resets at 00:00 UTC) and the δ limit. ε and δ add up across grants (basic
-composition), which is what the ledger can prove without knowing the mechanisms.
+budget resets at 00:00 UTC) and the δ limit, counting what is spent *and* what open
+reservations hold (a reservation is charged only when an output is released, `dp.budget.ledger`).
+ε and δ add up across commits (basic composition), which is what the ledger can prove without
+knowing the mechanisms.
 """
 
 from __future__ import annotations
@@ -87,30 +89,38 @@ class Level:
     total_spent: float
     delta_spent: float
     period_spent: float
+    #: held by open, unexpired reservations (not yet charged; counts against every limit)
+    total_reserved: float = 0.0
+    delta_reserved: float = 0.0
 
     def describe(self) -> str:
         return f"{self.scope} on {'every dataset' if self.dataset == '*' else 'dataset ' + repr(self.dataset)}"
 
 
 def check_levels(levels: list[Level], epsilon: float, delta: float, *, slack: float = 1e-12) -> None:
-    """Raise BudgetExceeded (naming the level and what remains) if any level cannot pay."""
+    """Raise BudgetExceeded (naming the level and what remains) if any level cannot pay.
+
+    What remains is the limit minus what is spent minus what open reservations hold."""
     for lv in levels:
-        remaining = lv.total_limit - lv.total_spent
+        held = f" ({lv.total_reserved:.6g} held by open reservations)" if lv.total_reserved > 0 else ""
+        remaining = lv.total_limit - lv.total_spent - lv.total_reserved
         if epsilon > remaining + slack:
             raise BudgetExceeded(f"request for epsilon={epsilon:g} refused: budget {lv.describe()} has "
-                                 f"epsilon {max(0.0, remaining):.6g} of {lv.total_limit:g} remaining",
+                                 f"epsilon {max(0.0, remaining):.6g} of {lv.total_limit:g} remaining{held}",
                                  scope=lv.scope, dataset=lv.dataset, remaining=max(0.0, remaining))
         if lv.period_limit > 0:
-            left = lv.period_limit - lv.period_spent
+            left = lv.period_limit - lv.period_spent - lv.total_reserved
             if epsilon > left + slack:
                 raise BudgetExceeded(f"request for epsilon={epsilon:g} refused: budget {lv.describe()} has "
                                      f"epsilon {max(0.0, left):.6g} of {lv.period_limit:g} remaining this "
-                                     f"{lv.period} period (total remaining {max(0.0, remaining):.6g})",
+                                     f"{lv.period} period{held} (total remaining {max(0.0, remaining):.6g})",
                                      scope=lv.scope, dataset=lv.dataset, remaining=max(0.0, left))
-        if delta > 0 and delta > lv.delta_limit - lv.delta_spent + slack * 1e-6:
-            left = max(0.0, lv.delta_limit - lv.delta_spent)
+        if delta > 0 and delta > lv.delta_limit - lv.delta_spent - lv.delta_reserved + slack * 1e-6:
+            left = max(0.0, lv.delta_limit - lv.delta_spent - lv.delta_reserved)
+            hint = (" (distributed noise needs delta > 0: give the budget a delta limit, e.g. `mpc budget set "
+                    "... --delta 1e-5`)" if lv.delta_limit == 0 else "")
             raise BudgetExceeded(f"request for delta={delta:g} refused: budget {lv.describe()} has delta "
-                                 f"{left:.3g} of {lv.delta_limit:g} remaining",
+                                 f"{left:.3g} of {lv.delta_limit:g} remaining{hint}",
                                  scope=lv.scope, dataset=lv.dataset, remaining=left)
 
 

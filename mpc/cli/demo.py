@@ -143,12 +143,10 @@ def _accuracy(model, test) -> float:
     return float(((np.asarray(predict(model, _features(test[0]))) > 0).astype(int) == test[1]).mean())
 
 
-def _noise_sd(proto, result, privacy) -> float:
-    """The sd of the noise in the shown value (for a mean: from the sum's and count's noise)."""
-    sd = {e["output"]: e["noise_scale_all_parties"] for e in privacy if e.get("dp")}
-    if proto == "mean":
-        return (sd["sum"] ** 2 + (result["mean"] * sd["count"]) ** 2) ** 0.5 / max(result["count"], 1.0)
-    return next(iter(sd.values()))
+def _noise_sd(proto, privacy) -> float:
+    """The sd of the noise in the shown value, from the privacy report (a mean: its derived entry)."""
+    sd = {e["output"]: e["noise_std"] for e in privacy if e.get("dp")}
+    return sd["mean"] if proto == "mean" else next(iter(sd.values()))
 
 
 def run(args) -> int:
@@ -161,6 +159,7 @@ def run(args) -> int:
 
     from mpc.client import Client
     from mpc.node.localcluster import write_cluster
+    from mpc.node.release import warnings
 
     t_start = time.perf_counter()
     hospitals, test = split_hospitals()
@@ -216,15 +215,17 @@ def run(args) -> int:
                 if proto == "logistic_regression":
                     secure, plain = _accuracy(out.result, test), _plain_logistic(train, test)
                     gd = _plain_gd(train, args.iterations)
-                    sd = out.privacy[0]["noise_scale_all_parties"]
+                    sd = out.privacy[0]["noise_std"]
                     row.update(secure=secure, plain=plain, noise_sd=sd, plain_gd=gd,
                                plain_gd_accuracy=_accuracy(gd, test))
                     print(f"{title:<46} {eps:>7g} {secure:>22.4f} {plain:>22.4f} {sd:>9.3g}   {secs:.1f} s")
                 else:
-                    sd = _noise_sd(proto, out.result, out.privacy)
+                    sd = _noise_sd(proto, out.privacy)
                     row.update(secure=show(out.result), plain=plain, noise_sd=sd)
                     print(f"{title:<46} {eps:>7g} {_fmt(show(out.result)):>22} {_fmt(plain):>22} {sd:>9.3g}   "
                           f"{secs:.1f} s")
+                for line in warnings(out.privacy):
+                    print(f"  {line}")
                 rows.append(row)
             lr = next((r for r in rows if r["protocol"] == "logistic_regression"), None)
             if rows:

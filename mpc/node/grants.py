@@ -2,8 +2,9 @@
 
 Flow (DESIGN.md, "Budget service"): a client asks the coordinator for the job spec hash
 (`PrepareJob`), requests one grant per contributing dataset from the budget service for that
-hash and the job's (ε, δ), and submits the job with the grants. Each compute party then, in
-the prepare step — before the job is started and before its dataset is handed to the protocol —
+hash and the job's (ε, δ) — each grant *reserves* that much on the dataset's budgets, charging
+nothing yet — and submits the job with the grants. Each compute party then, in the prepare
+step — before the job is started and before its dataset is handed to the protocol —
 
 1. checks the job's `dp_mode` is the one it runs the protocol in (`mode_for`): "exempt" for
    DP-exempt protocols (exact outputs, only on datasets whose policy allows them by name),
@@ -13,8 +14,12 @@ the prepare step — before the job is started and before its dataset is handed 
 2. if it contributes a dataset: verifies its grant (Ed25519 under the service key pinned in
    its config; unexpired; for this job's spec hash; for this party's dataset; covering the
    job's ε and δ), then redeems it at the service (single use: a second redemption is
-   refused) — any failure refuses the job;
-3. builds the job's release object (`mpc.node.release`) that noises every declared output.
+   refused; this claims the reservation for the job and still charges nothing) — any failure
+   refuses the job;
+3. builds the job's release object (`mpc.node.release`) that noises every declared output and,
+   through `Hold`, *commits* each release's share of (ε, δ) at the service just before that
+   output opens, and *releases* the reservation (refunding what was not committed) when the job
+   ends, whatever the ending: a job that fails before an output opens costs nothing.
 
 A compute party that contributes no dataset needs no grant: it holds no data to protect, but it
 still adds its noise share. Budget datasets are named "party-<id>/<dataset>" (`budget_dataset`),
@@ -22,8 +27,11 @@ so that a grant for one hospital's "patients" cannot be spent at another's.
 
 Security: the gate's guarantees are `dp.release`'s (semi-honest, at most t colluders; the
 colluders tolerated are max(1, t), because the output party knows its own noise share).
-Grants are verified with `dp.budget.grants.verify`; redemption is the service's atomic ledger
-write. The node talks to the service over mutual TLS with its own node certificate.
+Grants are verified with `dp.budget.grants.verify`; redemption, commits and releases are the
+service's atomic ledger writes. The node talks to the service over mutual TLS with its own node
+certificate. If the service cannot be reached at a commit, the output is not opened (the job
+fails); if it cannot be reached at the end, the reservation expires at the service (its hold
+time) and the remainder is refunded then.
 """
 
 from __future__ import annotations
@@ -65,6 +73,42 @@ def grants_needed(spec) -> dict[int, str]:
     if spec.dp_mode not in DP_MODES:
         return {}
     return {p: budget_dataset(p, ds) for p, ds in sorted(spec.inputs.items())}
+
+
+class Hold:
+    """This node's claim on one grant's reservation for one job: commit before each release, release at the end."""
+
+    def __init__(self, client, grant_id: str, job_hash: bytes, job_id: str, dataset: str, log: logging.Logger):
+        self._client = client
+        self.grant_id, self.job_hash, self.job_id, self.dataset = grant_id, job_hash, job_id, dataset
+        self._log = log
+
+    async def commit(self, epsilon: float, delta: float, output: str) -> None:
+        """Charge the reservation up to (ε, δ) in total before `output` opens; refuses (raises) otherwise."""
+        try:
+            r = await asyncio.to_thread(self._client.commit, self.grant_id, self.job_hash, epsilon, delta,
+                                        output=output, job_id=self.job_id)
+        except DPError as exc:
+            raise type(exc)(f"job {self.job_id}: the budget service did not charge grant {self.grant_id} "
+                            f"({self.dataset}) for output {output!r}, so it is not opened: {exc}") from None
+        self._log.info("budget committed", extra={"job": self.job_id, "detail": (
+            f"grant {self.grant_id} for {self.dataset}: epsilon {r['committed_epsilon']:.6g} charged before output "
+            f"{output!r} (ledger row {r['ledger_seq']})")})
+
+    async def settle(self, reason: str) -> None:
+        """The job ended: release the reservation, refunding what was not committed (best effort: if
+        the service cannot be reached the reservation expires there and is refunded then)."""
+        try:
+            r = await asyncio.to_thread(self._client.release, self.grant_id, self.job_hash, reason=reason,
+                                        job_id=self.job_id)
+        except DPError as exc:
+            self._log.warning("budget release failed", extra={"job": self.job_id, "detail": (
+                f"grant {self.grant_id} for {self.dataset}: {exc}; the service refunds it when it expires")})
+            return
+        if r["ledger_seq"]:
+            self._log.info("budget released", extra={"job": self.job_id, "detail": (
+                f"grant {self.grant_id} for {self.dataset}: epsilon {r['refunded_epsilon']:.6g} refunded "
+                f"(ledger row {r['ledger_seq']})")})
 
 
 class Admission:
@@ -173,13 +217,16 @@ class Admission:
         try:
             grant = SignedGrant.from_json(grant_json)
             gate = _release_gate().admit(grant, self.public_key, job_hash=job_hash, dataset=dataset,
-                                     epsilon=spec.epsilon, delta=spec.delta, releases=releases, **kw)
-            grant_id, seq = await asyncio.to_thread(self._budget().redeem, grant, job_hash, dataset)
+                                         epsilon=spec.epsilon, delta=spec.delta, releases=releases, **kw)
+            client = self._budget()
+            grant_id, seq = await asyncio.to_thread(client.redeem, grant, job_hash, dataset, spec.job_id)
         except DPError as exc:      # same class, with the job and party named
             raise type(exc)(f"job {spec.job_id}: party {me} refuses the grant for {dataset!r}: {exc}") from None
         self.log.info("grant redeemed", extra={"job": spec.job_id, "detail": f"grant {grant_id} for {dataset}, "
                                                                             f"ledger row {seq}"})
-        return GatedRelease(gate)
+        hold = Hold(client, grant_id, job_hash, spec.job_id, dataset, self.log)
+        gate.commit = hold.commit
+        return GatedRelease(gate, hold)
 
     def _budget(self):
         if self._client is None:

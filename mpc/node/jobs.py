@@ -182,6 +182,7 @@ class JobRecord:
     task: asyncio.Task | None = None
     watchers: list = field(default_factory=list)
     release: Any = None             # how this node releases the job's outputs (mpc.node.release)
+    on_final: list = field(default_factory=list)   # callbacks(record), run once when the state becomes final
 
     @property
     def job_id(self) -> str:
@@ -214,6 +215,8 @@ class JobRecord:
             self.error = error
         if self.final:
             self.seconds = time.monotonic() - self.started
+            for callback in self.on_final:
+                callback(self)
         ev = self.event()
         for q in self.watchers:
             q.put_nowait(ev)

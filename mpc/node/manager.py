@@ -1,13 +1,17 @@
 """A node's jobs: prepare, start, run, abort; and, at the node a client submits to, coordination.
 
 Flow: the coordinator checks the request and builds a `JobSpec`, sends `Prepare` to every other
-participant (each checks the protocol is registered, its dataset allows it and the parameters
-are valid, admits the job under its DP policy — verifying and redeeming the budget grant for its
-dataset, `mpc.node.grants` — opens the job's inbox and answers with the spec hash it computed),
-then `Start` to all. Each participant first exchanges the spec hash with every other one over
-the job's own transport and aborts on any mismatch, then runs the protocol (a compute party) or
-serves preprocessing (the dealer). A failure anywhere is sent to the other participants as `Abort`, so
-nobody waits for a timeout; whatever happens, the job's inbox is closed and its record is final.
+participant (each checks the protocol is registered, its dataset allows it, has the columns the
+job reads and they are numeric, and the parameters are valid, admits the job under its DP policy
+— verifying and redeeming the budget grant for its dataset, `mpc.node.grants`, which charges
+nothing yet — opens the job's inbox and answers with the spec hash it computed), then `Start`
+to all. Budget is charged release by release as outputs open; whenever a job's record becomes
+final (done, failed, aborted, refused after its grant was redeemed, or expired unstarted) the
+node releases its reservation, so what no output used is refunded. Each participant first
+exchanges the spec hash with every other one over the job's own transport and aborts on any
+mismatch, then runs the protocol (a compute party) or serves preprocessing (the dealer). A failure
+anywhere is sent to the other participants as `Abort`, so nobody waits for a timeout; whatever
+happens, the job's inbox is closed and its record is final.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ class JobManager:
         self.log = node.log
         self.records: dict[str, JobRecord] = {}
         self.accepting = True
-        self._pending: set[asyncio.Task] = set()   # abort notices in flight (kept referenced)
+        self._pending: set[asyncio.Task] = set()   # abort notices and budget releases in flight (kept referenced)
 
     # ------------------------------------------------------------ checks
     def _roster_pins(self) -> list[tuple[int, str, str]]:
@@ -113,6 +117,8 @@ class JobManager:
                 raise ParameterError(f"job {spec.job_id}: party {me} does not allow protocol {spec.protocol} on "
                                      f"dataset {name!r} (allowed: {list(ds.allow)})")
         params = protocol.check_params(dict(spec.params))
+        if me in spec.inputs and protocol.columns is not None:
+            self._check_columns(spec, protocol.columns(params, me, spec.parties))
         if params.get("joined") is not None and me in spec.parties:  # a job on a joined table kept here
             if self.node.tables is None:
                 raise ParameterError(f"job {spec.job_id}: party {me} keeps no joined tables (no state_dir in its "
@@ -120,6 +126,19 @@ class JobManager:
             self.node.tables.check_for_job(params["joined"], parties=spec.parties, dataset=spec.inputs.get(me))
         self.node.dp.check(spec, protocol)
         return protocol, params
+
+    def _check_columns(self, spec: JobSpec, columns: list[str]) -> None:
+        """The columns the job reads exist in this party's dataset and are numeric (before any budget is used)."""
+        me, name = self.cfg.id, spec.inputs[self.cfg.id]
+        have = self.node.datasets[name].columns
+        missing = [c for c in columns if c not in have]
+        if missing:
+            raise ParameterError(f"job {spec.job_id}: party {me}'s dataset {name!r} has no column(s) {missing} "
+                                 f"(it has {sorted(have)}); check the job's parameters")
+        bad = [c for c in columns if getattr(have[c], "dtype", None) is None or have[c].dtype.kind not in "iuf"]
+        if bad:
+            raise ParameterError(f"job {spec.job_id}: party {me}'s column(s) {bad} of dataset {name!r} are not "
+                                 f"numeric")
 
     # ------------------------------------------------------------ participant side
     async def prepare(self, spec: JobSpec, grant_json: str = "") -> JobRecord:
@@ -131,14 +150,28 @@ class JobManager:
             raise ParameterError(f"job id {spec.job_id} is already known at party {self.cfg.id}")
         protocol, checked, h = self.plan(spec)
         release = await self.node.dp.admit(checked, protocol, checked.params, h, grant_json)
-        if spec.job_id in self.records:     # the same job prepared twice while the grant was redeemed
-            raise ParameterError(f"job id {spec.job_id} is already known at party {self.cfg.id}")
-        rec = JobRecord(spec=checked, hash=h, release=release)
-        self.net.open_job(spec.job_id, spec.participants)
+        try:
+            if spec.job_id in self.records:     # the same job prepared twice while the grant was redeemed
+                raise ParameterError(f"job id {spec.job_id} is already known at party {self.cfg.id}")
+            rec = JobRecord(spec=checked, hash=h, release=release)
+            self.net.open_job(spec.job_id, spec.participants)
+        except BaseException as exc:        # refused after the grant was redeemed: give its reservation back
+            self._settle(release, spec.job_id, f"refused at prepare: {exc}")
+            raise
+        rec.on_final.append(lambda r: self._settle(r.release, r.job_id, f"job {r.state}: {r.error or 'done'}"))
         self._remember(rec)
         # a job prepared but never started (its coordinator vanished) must not hold its inbox forever
         asyncio.get_running_loop().call_later(2 * spec.timeout_s + 5, self._expire, spec.job_id)
         return rec
+
+    def _settle(self, release, job_id: str, reason: str) -> None:
+        """Release the job's budget reservation in the background (the job is final, or was refused)."""
+        settle = getattr(release, "settle", None)
+        if settle is None:
+            return
+        task = asyncio.get_running_loop().create_task(settle(reason[:500]), name=f"settle-{job_id}")
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     def _expire(self, job_id: str) -> None:
         rec = self.records.get(job_id)
@@ -243,6 +276,8 @@ class JobManager:
         ctx.budget = HeadSource.for_node(self.cfg, self.node.tls_files)  # cosign_head checks ledger heads there
         result = await protocol.run(ctx)
         await session.close()
+        if me in spec.output_to:
+            rec.release.derive(protocol, spec.params, result)
         return result
 
     async def _serve_dealer(self, transport, spec: JobSpec) -> None:
@@ -317,3 +352,5 @@ class JobManager:
         for r in running:
             self.abort(r.job_id, reason)
         await asyncio.gather(*(self.tell_abort(r.spec, reason) for r in running), return_exceptions=True)
+        if self._pending:               # budget releases (and abort notices) still in flight: let them finish
+            await asyncio.wait(list(self._pending), timeout=5.0)

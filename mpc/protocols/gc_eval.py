@@ -159,5 +159,17 @@ PROTOCOLS = [
         min_parties=2,
         max_parties=2,
         security="semi-honest",
+        parameters={
+            "circuit": "a shipped Bristol Fashion circuit, e.g. aes_128 (mpc gc info lists them; required)",
+            "owners": "party position (0 or 1) supplying each input value (default: value 0 from position 0, the "
+                      "others from 1)",
+            "instances": f"circuit evaluations, one per row (default 1, at most {MAX_INSTANCES})",
+            "garbler": "party position that garbles (default 0)",
+            "input_columns": "per input value: a column name, or a list of 32-bit limb columns (least significant "
+                             "first); default in0, in1, ...",
+        },
+        columns=lambda p, party, parties: [c for k, col in enumerate(p["input_columns"])
+                                           if parties[p["owners"][k]] == party
+                                           for c in (col if isinstance(col, list) else [col])],
     )
 ]

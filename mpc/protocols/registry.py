@@ -3,8 +3,14 @@
 A protocol is an SPMD coroutine `run(ctx)`: every party of a job runs it with its own
 `JobContext`. Parameters are checked by `check_params` before the parties agree on the job
 spec hash, so every party runs with the same, validated parameters. Outputs leave secret
-sharing only through `ctx.release(...)`, the gate where the differential-privacy layer adds
-noise and the node checks the budget grant.
+sharing only through `ctx.release(...)`, the gate where the differential-privacy layer charges
+the budget grant and adds noise.
+
+What a protocol declares besides `run`, so that a node can refuse a job before any budget is
+charged and a user can find out how to call it: `parameters` (name -> help, shown by `mpc run
+--list`), `releases` (the outputs and their sensitivities), `columns` (the dataset columns each
+party reads, checked at every contributing node when the job is prepared) and `accuracy` (the
+expected error of results derived from several releases, e.g. a mean from a sum and a count).
 """
 
 from __future__ import annotations
@@ -32,6 +38,9 @@ class ReleaseSpec:
     l1: float | None = None
     l2: float | None = None
     kind: str = "sum"
+    #: a public bound on the released value's magnitude per coordinate (its scale), for the report's
+    #: `relative_noise`; None: the output parties measure the scale on the released value itself
+    scale: float | None = None
 
 
 @dataclass
@@ -88,10 +97,34 @@ class Protocol:
     min_parties: int = 2
     max_parties: int | None = None
     security: str = "semi-honest"
+    #: parameter name -> one line of help (type, meaning, default), in the order to show them
+    parameters: Mapping[str, str] = field(default_factory=dict)
+    #: columns(checked params, party, job's compute parties) -> the dataset columns that party reads;
+    #: None: the protocol reads no dataset columns (or says nothing, and is checked only as it runs)
+    columns: Callable[[dict, int, tuple[int, ...]], list[str]] | None = None
+    #: accuracy(checked params, result, privacy report entries) -> report entries for values the
+    #: result derives from several releases ({output, derived_from, noise_std, scale, scale_source,
+    #: relative_noise}); called at the output parties after the run
+    accuracy: Callable[[dict, Any, list[dict]], list[dict]] | None = None
 
     @property
     def qualified_name(self) -> str:
         return f"{self.name}/v{self.version}"
+
+    def describe(self) -> str:
+        """Several lines for `mpc run --list PROTOCOL`: summary, security, DP, parameters."""
+        lines = [f"{self.qualified_name}: {self.summary}", f"  security: {self.security}; "
+                 f"{self.min_parties}..{self.max_parties or 'any'} parties"
+                 + ("; needs Beaver triples (a dealer node)" if self.needs_dealer else "")]
+        lines.append(f"  outputs: exact (not DP): {self.dp_exempt}" if self.dp_exempt else
+                     "  outputs: differentially private (give --epsilon and --delta)")
+        if self.parameters:
+            lines.append("  parameters (--params JSON object):")
+            width = max(len(k) for k in self.parameters)
+            lines += [f"    {k:<{width}}  {v}" for k, v in self.parameters.items()]
+        else:
+            lines.append("  parameters: none")
+        return "\n".join(lines)
 
 
 class Registry:

@@ -192,9 +192,29 @@ async def run_linear(ctx: JobContext):
     return await train(ctx, "linear")
 
 
+def columns_regression(p: dict, party: int, parties) -> list[str]:
+    """Features and label at every contributor; none on a joined table (its shares are the node's)."""
+    return [] if p.get("joined") is not None else p["features"] + [p["label"]]
+
+
+def _params(model: str) -> dict:
+    label = "the 0/1 label column" if model == "logistic" else "the numeric label column (with bounds)"
+    return {"features": "list of feature column names (required)",
+            "label": f"{label} (required)",
+            "bounds": "column -> [lower, upper] public clipping bounds for every feature"
+                      + (" and the label" if model == "linear" else "") + " (required unless joined)",
+            "joined": "optional: the job id of a psi job whose joined table (payload shares) to train on",
+            "l2": "L2 regularisation lambda (default 1e-3); the released weights' sensitivity is 2/(N lambda)",
+            "learning_rate": "gradient step (default and maximum 1/(beta + lambda))",
+            "iterations": "gradient-descent steps (default 200, at most 5000)", "max_rows": "public cap on one "
+            f"party's rows (default {P.MAX_ROWS_DEFAULT})"}
+
+
 PROTOCOLS = [
     Protocol("logistic_regression", 1, "Train L2-regularised logistic regression (labels 0/1) by secure GD",
-             run_logistic, lambda p: check_regression(p, "logistic"), releases_regression),
+             run_logistic, lambda p: check_regression(p, "logistic"), releases_regression,
+             parameters=_params("logistic"), columns=columns_regression),
     Protocol("linear_regression", 1, "Train L2-regularised linear regression (Huber-clipped) by secure GD",
-             run_linear, lambda p: check_regression(p, "linear"), releases_regression),
+             run_linear, lambda p: check_regression(p, "linear"), releases_regression,
+             parameters=_params("linear"), columns=columns_regression),
 ]

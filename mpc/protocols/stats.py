@@ -171,15 +171,56 @@ async def run_histogram(ctx: JobContext):
     return None if out is None else {"edges": p["edges"], "counts": [float(c) for c in out]}
 
 
+def columns_read(p: dict, party: int, parties) -> list[str]:
+    """The columns a statistics job reads at every contributor: the column and the predicate's."""
+    cols = [p["column"]] if "column" in p else []
+    if p.get("where") is not None and p["where"]["column"] not in cols:
+        cols.append(p["where"]["column"])
+    return cols
+
+
+def accuracy_mean(p: dict, result, entries: list[dict]) -> list[dict]:
+    """Expected error of the mean (from the released sum and count, to first order: the delta
+    method with the released count), relative to the public range upper − lower."""
+    sd = {e["output"]: e.get("noise_std") for e in entries}
+    if not isinstance(result, dict) or sd.get("sum") is None or sd.get("count") is None:
+        return []
+    count, mean = max(float(result["count"]), 1.0), float(result["mean"])
+    if mean != mean:            # nan: no rows were counted
+        mean = 0.0
+    noise = (sd["sum"] ** 2 + (mean * sd["count"]) ** 2) ** 0.5 / count
+    scale = p["upper"] - p["lower"]
+    return [{"output": "mean", "dp": True, "derived_from": ["sum", "count"], "noise_std": noise, "scale": scale,
+             "scale_source": "public bound (upper - lower)", "relative_noise": noise / scale}]
+
+
+_WHERE = ("optional predicate {\"column\": C, \"op\": one of < <= > >= == !=, \"value\": number}: only rows "
+          "satisfying it count")
+_MAX_ROWS = f"public cap on one party's rows (default {P.MAX_ROWS_DEFAULT}); sizes the fixed-point headroom"
+_SUM_PARAMS = {"column": "the numeric column to aggregate (required)",
+               "lower": "public lower clipping bound of the column (required; values below are raised to it)",
+               "upper": "public upper clipping bound (required); the sensitivity is max(|lower|, |upper|)",
+               "where": _WHERE, "max_rows": _MAX_ROWS}
+
 PROTOCOLS = [
     Protocol("sum", 1, "Sum of a column over all contributors' rows (clipped to [lower, upper])",
-             run_sum, check_sum, releases_sum, needs_dealer=False),
+             run_sum, check_sum, releases_sum, needs_dealer=False, parameters=_SUM_PARAMS, columns=columns_read),
     Protocol("count", 1, "Number of rows, optionally those satisfying a predicate {column, op, value}",
-             run_count, check_count, releases_count, needs_dealer=False),
+             run_count, check_count, releases_count, needs_dealer=False,
+             parameters={"where": _WHERE, "max_rows": _MAX_ROWS}, columns=columns_read),
     Protocol("mean", 1, "Mean of a column (from the released sum and count)",
-             run_mean, check_sum, releases_mean, needs_dealer=False),
+             run_mean, check_sum, releases_mean, needs_dealer=False, parameters=_SUM_PARAMS, columns=columns_read,
+             accuracy=accuracy_mean),
     Protocol("variance", 1, "Sample variance of a column (from released sum, count, sum of squares)",
-             run_variance, check_sum, releases_variance, needs_dealer=False),
+             run_variance, check_sum, releases_variance, needs_dealer=False, parameters=_SUM_PARAMS,
+             columns=columns_read),
     Protocol("histogram", 1, "Counts of a column in bins (edges, or lower/upper/bins)",
-             run_histogram, check_histogram, releases_histogram, needs_dealer=False),
+             run_histogram, check_histogram, releases_histogram, needs_dealer=False, columns=columns_read,
+             parameters={"column": "the numeric column to bin (required)",
+                         "edges": "bin edges: a list of 2 to 4097 strictly increasing numbers, e.g. [20, 40, 60, 90] "
+                                  "(values outside are clipped into the first or last bin)",
+                         "lower": "without edges: public lower bound of equal-width bins",
+                         "upper": "without edges: public upper bound of equal-width bins",
+                         "bins": "without edges: number of equal-width bins between lower and upper (default 10)",
+                         "where": _WHERE, "max_rows": _MAX_ROWS}),
 ]

@@ -259,9 +259,25 @@ async def run_expression(ctx: JobContext):
     return None if out is None else {"values": [float(v) for v in out]}
 
 
+def columns_dot(p: dict, party: int, parties) -> list[str]:
+    """The columns `party` reads: those of x and y assigned to it."""
+    return [src["column"] for src in (p["x"], p["y"]) if src["party"] == party]
+
+
+def columns_expression(p: dict, party: int, parties) -> list[str]:
+    return [src["column"] for src in p["columns"].values() if src["party"] == party]
+
+
+_SOURCE = "{party: P, column: C, lower: L, upper: U}: party P's column C, clipped to the public [L, U]"
+
 PROTOCOLS = [
     Protocol("dot", 1, "Dot product of two columns held by different parties (vertical split)",
-             run_dot, check_dot, releases_dot),
+             run_dot, check_dot, releases_dot, columns=columns_dot,
+             parameters={"x": f"first column {_SOURCE} (required)", "y": f"second column {_SOURCE} (required); "
+                         "rows are aligned by position"}),
     Protocol("expression", 1, "Element-wise expression over secret columns, e.g. 'a * b + 2 * c'",
-             run_expression, check_expression, releases_expression),
+             run_expression, check_expression, releases_expression, columns=columns_expression,
+             parameters={"expr": f"the expression (at most {MAX_EXPRESSION} characters) over the names of "
+                                 f"'columns', numbers and {', '.join(sorted(_FUNCS))}, e.g. 'a * b + 2 * c'",
+                         "columns": f"name -> {_SOURCE}, one entry per name the expression uses"}),
 ]

@@ -118,5 +118,12 @@ async def run_psi(ctx: JobContext):
 PROTOCOLS = [
     Protocol("psi", 1, "Private set intersection of a key column (ECDH over Ed25519): size or members",
              run_psi, check_psi, needs_dealer=False, min_parties=2, max_parties=2,
-             dp_exempt="exact set membership is the purpose of PSI; allowed per dataset by node policy"),
+             dp_exempt="exact set membership is the purpose of PSI; allowed per dataset by node policy",
+             parameters={"key": "the key column to intersect (required)",
+                         "output": "'members' (default: the receiver gets the common keys) or 'size'",
+                         "receiver": "the party that receives the result (default: the first party)",
+                         "size_to_sender": "also tell the other party the intersection size (default false)",
+                         "payload": '{"<party id>": {"<column>": [lower, upper], ...}} for both parties: keep '
+                                    "additive shares of the joined columns for a following job (\"joined\")"},
+             columns=lambda p, party, parties: [p["key"]] + list((p.get("payload") or {}).get(str(party), {}))),
 ]

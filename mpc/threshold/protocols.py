@@ -263,20 +263,28 @@ async def run_cosign_head(ctx: JobContext) -> dict:
             "message": message.hex(), "signature": sig.hex(), "signers": list(comm.parties), **seen}
 
 
+_KEY_ID = "the key's name in each node's key store (letters, digits, . _ -; required)"
+
 PROTOCOLS = [
     Protocol("dkg", 1, "Distributed key generation (Pedersen/Feldman, Ed25519): shares stay in each node's key store",
              run_dkg, check_dkg, needs_dealer=False, min_parties=2, dp_exempt=EXEMPT,
+             parameters={"key_id": _KEY_ID, "threshold": "t: any t+1 of the job's parties can use the key, t may "
+                                                         "collude (required)"},
              security="t colluding parties learn nothing; cheating dealers excluded; abort on equivocation"),
     Protocol("frost_sign", 1, "FROST(Ed25519, SHA-512) threshold signature by any t+1 key holders",
              run_sign, check_sign, needs_dealer=False, min_parties=2, dp_exempt=EXEMPT,
+             parameters={"key_id": _KEY_ID, "message": f"the message in hex (at most {MAX_MESSAGE} bytes)"},
              security="unforgeable with at most t corrupt signers; identifiable abort (RFC 9591 section 7)"),
     Protocol("threshold_decrypt", 1, "Threshold ElGamal (hybrid, AES-GCM) decryption by any t+1 key holders",
              run_decrypt, check_decrypt, needs_dealer=False, min_parties=2, dp_exempt=EXEMPT,
+             parameters={"key_id": _KEY_ID, "ciphertext": "the hybrid ElGamal ciphertext in hex"},
              security="partials proven correct (Chaum-Pedersen); the group secret is never reconstructed"),
     # version 2: the statement names the row count and each signer checks the head at the budget service first
     Protocol("cosign_head", 2, "FROST co-signature of a budget-ledger head each signer verified at the budget "
              "service (mpc keys cosign)",
              run_cosign_head, check_cosign_head, needs_dealer=False, min_parties=2, dp_exempt=EXEMPT,
+             parameters={"key_id": _KEY_ID, "head": "the ledger head (64 hex characters, from mpc budget verify)",
+                         "rows": "the ledger's row count the head is after (from mpc budget verify)"},
              security="unforgeable with at most t corrupt signers; identifiable abort (RFC 9591 section 7); each "
                       "signer checks the head against the budget service's signed statement (trusted service)"),
 ]

@@ -61,8 +61,39 @@ async def _slow(ctx):
     return float(rounds)
 
 
+def _fail_params(params: dict) -> dict:
+    out = _column(params)
+    out["fail_at"] = int(params.get("fail_at", -1))
+    return out
+
+
+def _fail_releases(p: dict) -> list:
+    return [ReleaseSpec("first", l1=200.0, l2=200.0), ReleaseSpec("second", l1=200.0, l2=200.0)]
+
+
+async def _fail(ctx):
+    """Two releases of a column's sum; every party raises before release number `fail_at` (-1: never)."""
+    from mpc.errors import ProtocolAbort
+
+    s = ctx.session
+    col = ctx.params["column"]
+    total = None
+    for p in ctx.contributors:
+        mine = np.array([np.clip(ctx.data[col], 0, 200).sum()]) if s.pid == p else None
+        x = await s.input(p, mine, shape=(1,), bound=2.0 ** 20)
+        total = x if total is None else total + x
+    out = []
+    for i, spec in enumerate(_fail_releases(ctx.params)):
+        if i == ctx.params["fail_at"]:
+            raise ProtocolAbort(f"net_fail: injected failure before release {i} ({spec.name})", job=s.job)
+        out.append(await ctx.release(total, spec))
+    return None if out[0] is None else [float(v[0]) for v in out]
+
+
 PROTOCOLS = [
     Protocol("net_sum", 1, "sum of a column (test)", _sum, check_params=_column, needs_dealer=False),
+    Protocol("net_fail", 1, "two releases, an injected failure before one of them (test)", _fail,
+             check_params=_fail_params, releases=_fail_releases, needs_dealer=False),
     Protocol("net_dot", 1, "vertical dot product (test)", _dot, check_params=lambda p: {**_column(p)},
              needs_dealer=True),
     Protocol("net_slow", 1, "many small rounds (test)", _slow, check_params=_column, needs_dealer=False),
@@ -74,7 +105,7 @@ PROTOCOLS = [
 HERE = __import__("pathlib").Path(__file__).resolve().parent
 BUILTIN = ["sum", "count", "mean", "variance", "histogram", "dot", "expression", "linear_regression",
            "logistic_regression", "psi", "gc_eval"]
-ALLOW = ["net_sum", "net_dot", "net_slow", "net_env"] + BUILTIN
+ALLOW = ["net_sum", "net_dot", "net_slow", "net_env", "net_fail"] + BUILTIN
 
 
 def _env_params(params: dict) -> dict:

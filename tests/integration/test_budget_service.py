@@ -126,7 +126,7 @@ def test_hundred_concurrent_clients_never_overspend(ledger_files, servers):
         res = led.verify()
         rows = led.rows()
     assert res.ok, res.summary()
-    assert sorted(r["grant_id"] for r in rows if r["kind"] == "grant") == \
+    assert sorted(r["grant_id"] for r in rows if r["kind"] == "reserve") == \
         sorted(g.GrantBody.from_bytes(x.body).grant_id for x in granted)
 
 
@@ -158,13 +158,45 @@ def test_reused_expired_forged_and_other_job_are_refused(ledger_files, servers):
         with pytest.raises(GrantExpired):
             c.redeem(short, JOB, "ds")
         c.redeem(other, JOB, "ds")  # the untouched grant still works once
+        lv = c.status("acme/p/a", "ds")[0]                  # reserved, not spent; the expired one holds nothing
+        assert lv["total_spent"] == 0 and lv["total_reserved"] == pytest.approx(2.0)
+        other_id = g.GrantBody.from_bytes(other.body).grant_id
+        assert c.commit(gid, JOB, 1.0, 1e-6, output="sum")["closed"]
+        with pytest.raises(GrantMismatch, match="exceeds"):
+            c.commit(other_id, JOB, 1.5, 0.0)
+        with pytest.raises(GrantMismatch, match="is for job"):
+            c.commit(other_id, hashlib.sha256(b"another job").digest(), 0.5, 0.0)
+        assert c.commit(other_id, JOB, 0.5, 0.0, output="sum")["committed_epsilon"] == 0.5
+        r = c.release(other_id, JOB, reason="job failed after its first output", job_id="job-9")
+        assert r["refunded_epsilon"] == 0.5 and r["state"] == "released" and r["ledger_seq"] > 0
+        assert c.release(other_id, JOB)["ledger_seq"] == 0
+        with pytest.raises(GrantReused, match="released"):
+            c.commit(other_id, JOB, 1.0, 0.0)
         with pytest.raises(BudgetExceeded, match="remaining"):
-            c.request_grant("acme/p/a", "ds", 7.5, 0.0, JOB, "sum/v1")
-        levels = c.status("acme/p/a", "ds")
-        assert levels[0]["total_spent"] == pytest.approx(3.0)
+            c.request_grant("acme/p/a", "ds", 9.0, 0.0, JOB, "sum/v1")
+        lv = c.status("acme/p/a", "ds")[0]
+        assert lv["total_spent"] == pytest.approx(1.5) and lv["total_reserved"] == 0
     with Ledger(db) as led:
         assert led.verify().ok
-        assert sum(r["kind"] == "redeem" for r in led.rows()) == 2
+        kinds = [r["kind"] for r in led.rows()]
+        assert kinds.count("redeem") == 2 and kinds.count("commit") == 2 and kinds.count("release") == 1
+        assert kinds.count("expire") == 1                   # the short grant, recorded at the next write
+
+
+def test_health_service(ledger_files, servers):
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    import grpc
+
+    db, key = ledger_files
+    srv = _start(servers, db, key, "--insecure")
+    with grpc.insecure_channel(srv.address) as ch:
+        stub = health_pb2_grpc.HealthStub(ch)
+        for name in ("", "dp.v1.Budget"):
+            r = stub.Check(health_pb2.HealthCheckRequest(service=name), timeout=5)
+            assert r.status == health_pb2.HealthCheckResponse.SERVING
+        with pytest.raises(grpc.RpcError) as exc:
+            stub.Check(health_pb2.HealthCheckRequest(service="no.such.Service"), timeout=5)
+        assert exc.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 def test_sigkill_mid_burst_leaves_a_consistent_ledger(ledger_files, servers):
@@ -200,12 +232,12 @@ def test_sigkill_mid_burst_leaves_a_consistent_ledger(ledger_files, servers):
         res = led.verify()
         rows = led.rows()
     assert res.ok, res.summary()
-    in_ledger = {r["grant_id"] for r in rows if r["kind"] == "grant"}
+    in_ledger = {r["grant_id"] for r in rows if r["kind"] == "reserve"}
     assert {g.GrantBody.from_bytes(x.body).grant_id for x in received} <= in_ledger  # no grant handed out is lost
     with BudgetClient(srv2.address, insecure=True) as c:
         c.request_grant("acme/p/u0", "ds", 0.01, 0.0, JOB, "p")
-        spent = c.status("acme/p/u0", "ds")[0]["total_spent"]
-    assert spent == pytest.approx(0.01 * (len(in_ledger) + 1))
+        held = c.status("acme/p/u0", "ds")[0]["total_reserved"]
+    assert held == pytest.approx(0.01 * (len(in_ledger) + 1))
 
 
 def _cert(subject: str, issuer_key, issuer_name, public_key, *, ca: bool, san: bool = False):

@@ -35,10 +35,14 @@ def test_demo_runs_with_dp_and_noised_results_are_close_to_plaintext(tmp_path):
     for job in jobs:
         eps, secure, plain = rows[job["title"]]
         assert eps == job["epsilon"] > 0
-        entries = job["privacy"]
+        entries = [e for e in job["privacy"] if not e.get("derived_from")]     # the releases
         assert entries and all(e["dp"] and e["mechanism"] == "distributed_discrete_gaussian" for e in entries)
         assert sum(e["epsilon"] for e in entries) == pytest.approx(job["epsilon"])     # the split adds up
+        assert all(e["noise_std"] > 0 and e["relative_noise"] >= 0 for e in job["privacy"])   # expected error
         sd = job["noise_sd"]
+        if job["protocol"] == "mean":                  # the mean's own error, relative to its public range
+            [mean] = [e for e in job["privacy"] if e.get("derived_from")]
+            assert mean["noise_std"] == sd and mean["scale_source"].startswith("public bound")
         if job["protocol"] == "logistic_regression":
             w = np.array(job["result"]["weights"] + [job["result"]["bias"]])
             w0 = np.array(job["plain_gd"]["weights"] + [job["plain_gd"]["bias"]])

@@ -2,12 +2,16 @@
 
 Noised results are checked against the plaintext answer with a tolerance from the reported
 noise scale; jobs whose grant is missing, reused, expired, forged, for another job or for
-another dataset are refused in the prepare step, before any node runs them.
+another dataset are refused in the prepare step, before any node runs them. Jobs that fail
+before an output opens (a column typo, a partial refusal, a failure inside the job, a peer down
+at submit) leave every dataset's spent epsilon unchanged, with reserve and release rows in the
+ledger; a job that fails after its first output is charged exactly that output's share.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -18,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from dp.budget import grants as g
 from dp.budget.client import BudgetClient
 from dp.budget.service import TlsFiles
-from dp.errors import GrantRefused
+from dp.errors import BudgetExceeded, GrantRefused
 from mpc.client import Client
 from mpc.errors import ProtocolAbort
 from netjobs import make_cluster
@@ -226,12 +230,36 @@ def test_cli_run_prints_the_privacy_report(net):
     i = lines.index("privacy:")
     assert lines[i + 1].strip().startswith("sum: epsilon 1, delta 5e-06, distributed_discrete_gaussian, noise scale")
     assert lines[i + 2].strip().startswith("count: epsilon 1,") and "1 colluding party" in lines[i + 2]
+    assert "expected error: noise sd" in lines[i + 1] and "of the value's scale" in lines[i + 1]
+    assert re.match(r"mean \(from sum, count\): expected error: noise sd [\d.]+ = [\d.]+% of the value's scale 120 "
+                    r"\(public bound \(upper - lower\)\)", lines[i + 3].strip()), lines[i + 3]
+    assert "WARNING" not in r.stderr
     r = subprocess.run([sys.executable, "-m", "mpc", "run", "count", "--config", str(cluster.client_config),
                         "--input", "2=patients", "--epsilon", "1", "--delta", "1e-5", "--json"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["privacy"][0]["output"] == "count" and out["report"]["2"]["privacy"] == out["privacy"]
+
+
+def test_noise_that_swamps_the_answer_is_reported_and_warned_about(net):
+    """80 rows, bounds [100, 101]: the sum's sensitivity is 101 but the mean's range is 1, so the mean's noise
+    (sd about 17) swamps it. The report says so (noise_std, relative_noise against the public range) and
+    `mpc run` prints a warning."""
+    cluster, data, client = net
+    params = {"column": "age", "lower": 100, "upper": 101}
+    out = client.run("mean", {0: "patients", 1: "patients"}, params, epsilon=EPS, delta=DELTA)
+    s, c, mean = _entry(out, "sum"), _entry(out, "count"), _entry(out, "mean")
+    assert s["noise_std"] == s["noise_scale_all_parties"] and s["scale_source"] == "released value"
+    assert s["relative_noise"] == pytest.approx(s["noise_std"] / s["scale"])
+    assert mean["derived_from"] == ["sum", "count"] and mean["scale"] == 1
+    expected = (s["noise_std"] ** 2 + (out.result["mean"] * c["noise_std"]) ** 2) ** 0.5 / max(out.result["count"], 1)
+    assert mean["noise_std"] == pytest.approx(expected) and mean["relative_noise"] > 1
+    r = subprocess.run([sys.executable, "-m", "mpc", "run", "mean", "--config", str(cluster.client_config),
+                        "--input", "0=patients", "--input", "1=patients", "--params", json.dumps(params),
+                        "--epsilon", "1", "--delta", "1e-5"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert re.search(r"WARNING: the noise on mean \(sd [\d.e+]+\) exceeds the value's scale \(1, public bound", r.stderr)
 
 
 @pytest.mark.slow
@@ -248,4 +276,122 @@ def test_replayed_job_after_node_restart_cannot_spend_its_grants_twice(net):
     with pytest.raises(ProtocolAbort, match="already used"):
         _submit(client, plan, grants)
     _never_ran(client, plan.job_id)
+    assert cluster.budget.verify().ok
+
+
+# ------------------------------------------------------------------ two-phase budget: no ε for jobs that release nothing
+
+def _job_rows(cluster, job_hash: str) -> list[dict]:
+    from dp.budget.ledger import Ledger
+
+    with Ledger(cluster.budget.db) as led:
+        return [r for r in led.rows() if r["job_hash"] == job_hash]
+
+
+def _wait_rows(cluster, job_hash: str, kind: str, count: int, timeout: float = 20.0) -> list[dict]:
+    """The job's ledger rows once `count` rows of `kind` are there (the nodes release in the background)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = _job_rows(cluster, job_hash)
+        if sum(r["kind"] == kind for r in rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)
+
+
+def _by_dataset(rows, kind):
+    return {r["dataset"]: r for r in rows if r["kind"] == kind}
+
+
+def test_a_column_typo_is_refused_before_anything_is_reserved(net):
+    cluster, data, client = net
+    before = _spent(client)
+    with pytest.raises(ProtocolAbort, match=r"has no column.*'agee'"):
+        client.run("mean", ALL, {"column": "agee", "lower": 0, "upper": 120}, epsilon=EPS, delta=DELTA)
+    assert _spent(client) == before
+    assert cluster.budget.verify().ok
+
+
+def test_a_column_typo_found_at_the_peers_releases_the_reservations(net):
+    """The coordinator (node 0) contributes no data, so the typo is found at parties 1 and 2 in the prepare step,
+    after the client reserved their grants: the client releases both, nothing is charged."""
+    cluster, data, client = net
+    inputs, params = {1: "patients", 2: "patients"}, {"column": "agee", "lower": 0, "upper": 120}
+    plan = client.prepare("mean", inputs, params, epsilon=EPS, delta=DELTA)
+    before = _spent(client)
+    with pytest.raises(ProtocolAbort, match=r"party [12].*has no column.*'agee'"):
+        client.run("mean", inputs, params, epsilon=EPS, delta=DELTA, job_id=plan.job_id)
+    assert _spent(client) == before
+    rows = _job_rows(cluster, plan.spec_hash)
+    assert set(_by_dataset(rows, "reserve")) == set(_by_dataset(rows, "release")) == {"party-1/patients",
+                                                                                      "party-2/patients"}
+    assert all(r["epsilon"] == EPS for r in _by_dataset(rows, "release").values())
+    assert not any(r["kind"] in ("redeem", "commit") for r in rows)
+    assert cluster.budget.verify().ok
+
+
+def test_a_partial_refusal_releases_the_other_reservations(net):
+    cluster, data, client = net
+    spent = _spent(client)
+
+    def held():     # earlier tests leave some reservations open (grants given explicitly are the caller's)
+        return {d: levels[0]["total_reserved"] for d, levels in client.budget_status(list(spent)).items()}
+
+    before = held()
+    cluster.budget.set_budget("local", "party-2/patients", spent["party-2/patients"] + 0.5, delta_total=0.01)
+    try:
+        plan = client.prepare("sum", ALL, {"column": "bmi", "lower": 15, "upper": 40}, epsilon=EPS, delta=DELTA)
+        with pytest.raises(BudgetExceeded, match="party-2/patients"):
+            client.run("sum", ALL, {"column": "bmi", "lower": 15, "upper": 40}, epsilon=EPS, delta=DELTA,
+                       job_id=plan.job_id)
+        assert _spent(client) == spent
+        assert held() == pytest.approx(before, abs=1e-12)
+        rows = _job_rows(cluster, plan.spec_hash)
+        assert set(_by_dataset(rows, "reserve")) == set(_by_dataset(rows, "release")) == {"party-0/patients",
+                                                                                          "party-1/patients"}
+        assert [r["dataset"] for r in rows if r["kind"] == "refusal"] == ["party-2/patients"]
+    finally:
+        cluster.budget.set_budget("local", "party-2/patients", TOTAL, delta_total=0.01)
+
+
+@pytest.mark.parametrize("fail_at, charged", [(0, 0.0), (1, EPS / 2)])
+def test_a_job_failing_inside_is_charged_only_for_released_outputs(net, fail_at, charged):
+    """net_fail declares two outputs; every party fails before output `fail_at`. The nodes (not the client:
+    submit + watch) commit before each output opens and release the rest when the job fails."""
+    cluster, data, client = net
+    before = _spent(client)
+    plan = client.prepare("net_fail", ALL, {"column": "age", "fail_at": fail_at}, epsilon=EPS, delta=DELTA)
+    grants = client.request_grants(plan)
+    client.submit("net_fail", ALL, {"column": "age", "fail_at": fail_at}, epsilon=EPS, delta=DELTA,
+                  job_id=plan.job_id, grants=grants)
+    last = client.watch(plan.job_id)
+    assert last["state"] == "failed" and "injected failure" in last["error"]
+    rows = _wait_rows(cluster, plan.spec_hash, "release", 3)
+    assert sorted(_by_dataset(rows, "release")) == sorted(_by_dataset(rows, "redeem")) == sorted(before)
+    commits = [r for r in rows if r["kind"] == "commit"]
+    assert len(commits) == (3 if fail_at == 1 else 0)
+    assert all(json.loads(r["detail"])["output"] == "first" for r in commits)
+    assert all(r["epsilon"] == pytest.approx(EPS - charged) for r in _by_dataset(rows, "release").values())
+    after = _spent(client)
+    assert all(after[d] == pytest.approx(before[d] + charged, abs=1e-12) for d in before)
+    assert cluster.budget.verify().ok
+
+
+def test_a_peer_down_at_submit_charges_nothing(net):
+    cluster, data, client = net
+    before = _spent(client)
+    params = {"column": "bmi", "lower": 15, "upper": 40}
+    cluster.stop([2])
+    try:
+        plan = client.prepare("sum", ALL, params, epsilon=EPS, delta=DELTA, timeout_s=2.0)
+        with pytest.raises(ProtocolAbort, match="party 2"):
+            client.run("sum", ALL, params, epsilon=EPS, delta=DELTA, timeout_s=2.0, job_id=plan.job_id)
+        rows = _wait_rows(cluster, plan.spec_hash, "release", 3)
+        assert sorted(_by_dataset(rows, "reserve")) == sorted(_by_dataset(rows, "release")) == sorted(before)
+        assert "commit" not in [r["kind"] for r in rows]
+        assert _spent(client) == before
+    finally:
+        cluster.start([2])
+        cluster.wait_ready(ids=[2])
     assert cluster.budget.verify().ok

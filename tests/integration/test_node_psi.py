@@ -75,7 +75,8 @@ def test_cli_refuses_bad_requests_clearly(net):
     assert r.returncode == 2 and "2 parties" in r.stderr and "Traceback" not in r.stderr
     r = subprocess.run([sys.executable, "-m", "mpc", "psi", "--config", str(cluster.client_config),
                         "--datasets", "patients", "--key", "nope"], capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2 and "no key column 'nope'" in r.stderr and "Traceback" not in r.stderr
+    # refused at prepare (the columns a job reads are checked before it runs), naming the column
+    assert r.returncode == 2 and "has no column(s) ['nope']" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_payload_shares_stay_at_the_nodes_for_a_vertical_regression(net):

@@ -1,4 +1,4 @@
-"""The ledger, the policy and the grants, without the network."""
+"""The ledger, the policy and the grants, without the network (the two-phase path: test_budget_reservations)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,14 @@ def led(tmp_path):
         yield ledger
 
 
+def spend(led, key, principal, dataset, eps, delta=0.0, *, now, thresholds=(0.75, 0.9)):
+    """Reserve, redeem and commit the whole grant: what a job whose outputs were all released leaves."""
+    signed = led.grant(principal, dataset, eps, delta, JOB, "sum/v1", key=key, now=now)
+    led.redeem(signed, g.public_bytes(key), job_hash=JOB, dataset=dataset, job_id="job-1", now=now)
+    gid = g.GrantBody.from_bytes(signed.body).grant_id
+    return led.commit(gid, job_hash=JOB, epsilon=eps, delta=delta, output="sum", thresholds=thresholds, now=now)
+
+
 def test_hierarchy_every_level_must_pay(led, key):
     led.set_budget("acme", "*", 1.0, now=T0)
     led.set_budget("acme/trial", "ds", 10.0, now=T0)
@@ -42,16 +50,16 @@ def test_hierarchy_every_level_must_pay(led, key):
     with pytest.raises(NoBudget):
         led.grant("globex/x/y", "ds", 0.1, 0.0, JOB, "sum/v1", key=key, now=T0)
     kinds = [r["kind"] for r in led.rows()]
-    assert kinds.count("grant") == 2 and kinds.count("refusal") == 2
+    assert kinds.count("reserve") == 2 and kinds.count("refusal") == 2
     assert led.verify().ok
 
 
 def test_period_limit_resets_at_utc_midnight(led, key):
     led.set_budget("acme", "ds", 5.0, period="daily", period_limit=1.0, now=T0)
-    led.grant("acme/p/a", "ds", 0.7, 0.0, JOB, "p", key=key, now=T0)
+    spend(led, key, "acme/p/a", "ds", 0.7, now=T0)
     with pytest.raises(BudgetExceeded, match="this daily period"):
         led.grant("acme/p/a", "ds", 0.5, 0.0, JOB, "p", key=key, now=T0 + 3600)
-    led.grant("acme/p/a", "ds", 0.9, 0.0, JOB, "p", key=key, now=T0 + DAY)  # next day
+    spend(led, key, "acme/p/a", "ds", 0.9, now=T0 + DAY)  # next day
     [lv] = led.status("acme/p/a", "ds", now=T0 + DAY)
     assert lv.total_spent == pytest.approx(1.6) and lv.period_spent == pytest.approx(0.9)
     assert led.verify().ok
@@ -66,8 +74,8 @@ def test_delta_limit(led, key):
 
 def test_alerts_written_to_ledger(led, key):
     led.set_budget("acme", "ds", 1.0, now=T0)
-    _, a1 = led.grant("acme", "ds", 0.5, 0.0, JOB, "p", key=key, thresholds=(0.75, 0.9), now=T0)
-    _, a2 = led.grant("acme", "ds", 0.45, 0.0, JOB, "p", key=key, thresholds=(0.75, 0.9), now=T0)
+    a1 = spend(led, key, "acme", "ds", 0.5, now=T0).alerts
+    a2 = spend(led, key, "acme", "ds", 0.45, now=T0).alerts
     assert a1 == [] and [a.threshold for a in a2] == [0.75, 0.9]
     alerts = [r for r in led.rows() if r["kind"] == "alert"]
     assert len(alerts) == 2 and "passed 90%" in alerts[1]["detail"]
@@ -76,7 +84,7 @@ def test_alerts_written_to_ledger(led, key):
 def test_grant_verify_and_redeem_once(led, key):
     pub = g.public_bytes(key)
     led.set_budget("acme", "ds", 2.0, delta_total=1e-4, now=T0)
-    signed, _ = led.grant("acme/p/a", "ds", 0.5, 1e-6, JOB, "sum/v1", key=key, ttl=60, now=T0)
+    signed = led.grant("acme/p/a", "ds", 0.5, 1e-6, JOB, "sum/v1", key=key, ttl=60, now=T0)
     body = g.verify(signed, pub, job_hash=JOB, dataset="ds", epsilon=0.5, delta=1e-6, now=T0 + 1)
     assert body.principal == "acme/p/a" and body.expires_at == T0 + 60
     with pytest.raises(GrantExpired):
@@ -101,7 +109,7 @@ def test_grant_verify_and_redeem_once(led, key):
     with pytest.raises(GrantReused):
         led.redeem(signed, pub, job_hash=JOB, dataset="ds", now=T0 + 3)
     with pytest.raises(GrantExpired):
-        led.redeem(led.grant("acme/p/a", "ds", 0.1, 0, JOB, "p", key=key, ttl=5, now=T0)[0], pub, job_hash=JOB,
+        led.redeem(led.grant("acme/p/a", "ds", 0.1, 0, JOB, "p", key=key, ttl=5, now=T0), pub, job_hash=JOB,
                    dataset="ds", now=T0 + 10)
     assert led.verify().ok
 
@@ -167,7 +175,7 @@ def test_verify_detects_budget_table_edits(tmp_path, key):
     path = tmp_path / "l.sqlite"
     with Ledger(path, create=True) as led:
         led.set_budget("acme", "ds", 1.0, now=T0)
-        led.grant("acme", "ds", 0.5, 0.0, JOB, "p", key=key, now=T0)
+        spend(led, key, "acme", "ds", 0.5, now=T0)
     raw = sqlite3.connect(path)
     raw.execute("UPDATE budgets SET total_spent = 0.0, total_limit = 100.0")
     raw.commit()
@@ -197,9 +205,9 @@ def test_cli_init_set_verify_report(tmp_path, capsys):
                      "--period", "daily", "--period-limit", "1"]) == 0
     key = g.load_or_create_key(keyf)
     with Ledger(db) as led:
-        led.grant("acme/p/alice", "ds", 0.8, 0.0, JOB, "sum/v1", key=key)
+        spend(led, key, "acme/p/alice", "ds", 0.8, now=None)       # reserve, redeem, commit, alert (80% of 1)
     assert cli_main(["budget", "verify", "--db", db]) == 0
-    assert "ledger OK: 3 rows" in capsys.readouterr().out
+    assert "ledger OK: 5 rows" in capsys.readouterr().out
     for fmt in ("md", "json", "html"):
         out = tmp_path / f"r.{fmt}"
         assert cli_main(["budget", "report", "--db", db, "--format", fmt, "--out", str(out)]) == 0

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dp.budget import grants as g
-from dp.errors import GrantExpired, GrantForged, GrantMismatch, GrantReused
+from dp.errors import DPParameterError, GrantExpired, GrantForged, GrantMismatch, GrantReused
 from dp.release import ReleaseGate
 from mpc.protocols import default_registry
 from mpc.protocols.local import run_protocol_local
@@ -91,18 +91,44 @@ def test_grant_is_checked_before_any_data_is_touched():
         ReleaseGate.admit(_grant("ds0", ttl=-1.0), PUB, **kw)
     with pytest.raises(GrantForged):
         ReleaseGate.admit(_grant("ds0", key=Ed25519PrivateKey.generate()), PUB, **kw)
-    redeemed = set()
 
-    def redeem(grant, job_hash, dataset):
-        body = g.GrantBody.from_bytes(grant.body)
-        if body.grant_id in redeemed:
-            raise GrantReused("used")
-        redeemed.add(body.grant_id)
 
-    grant = _grant("ds0")
-    ReleaseGate.admit(grant, PUB, redeem=redeem, **kw)
+def test_each_release_is_committed_cumulatively_before_it_opens():
+    """mean: two releases; every contributing party commits ε/2 then ε (cumulative) before each opening,
+    and a party whose commit fails opens nothing: the output never reaches the output party."""
+    proto = default_registry().get("mean")
+    params = {"column": "x", "lower": 0.0, "upper": 10.0}
+    releases = proto.releases(proto.check_params(params))
+    data = {i: {"x": np.full(30, 5.0)} for i in range(2)}
+
+    def run(fail_party=None, epsilon=1.0, calls=None):
+        calls, gates = [] if calls is None else calls, {}
+
+        def factory(output_to):
+            async def release(x, spec):
+                pid = x.session.pid
+                if pid not in gates:
+                    async def commit(eps, delta, output, pid=pid):
+                        calls.append((pid, eps, delta, output))
+                        if pid == fail_party:
+                            raise GrantReused("the reservation was released")
+
+                    gates[pid] = ReleaseGate.admit(_grant(f"ds{pid}"), PUB, job_hash=JOB, dataset=f"ds{pid}",
+                                                   epsilon=epsilon, delta=1e-5, releases=releases, commit=commit)
+                return await gates[pid].release_for(output_to)(x, spec)
+            return release
+
+        return run_protocol_local("mean", data, params, parties=2, release_factory=factory, timeout=5), calls
+
+    outs, calls = run()
+    assert sorted(calls) == [(p, e, d, o) for p in (0, 1) for e, d, o in ((0.5, 5e-6, "sum"), (1.0, 1e-5, "count"))]
+    assert outs[0]["count"] != 60.0 and abs(outs[0]["mean"] - 5.0) < 5
     with pytest.raises(GrantReused):
-        ReleaseGate.admit(grant, PUB, redeem=redeem, **kw)
+        run(fail_party=1)
+    calls = []
+    with pytest.raises(DPParameterError, match="sigma"):      # noise too large to plan: refused before any commit
+        run(epsilon=1e-4, calls=calls)
+    assert calls == []
 
 
 def test_undeclared_or_extra_release_is_refused():

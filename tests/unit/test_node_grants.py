@@ -44,17 +44,27 @@ def _spec(mode="distributed", eps=1.0, delta=1e-5, inputs=None, output_to=(0, 1,
 
 
 class FakeService:
-    """Stands in for the budget service: single use by grant id."""
+    """Stands in for the budget service: single use by grant id; commits and releases recorded."""
 
     def __init__(self):
         self.redeemed = []
+        self.calls = []
 
-    def redeem(self, grant, job_hash, dataset):
+    def redeem(self, grant, job_hash, dataset, job_id=""):
         gid = g.GrantBody.from_bytes(grant.body).grant_id
         if gid in self.redeemed:
             raise GrantReused(f"grant {gid} was already used")
         self.redeemed.append(gid)
         return gid, len(self.redeemed)
+
+    def commit(self, grant_id, job_hash, epsilon, delta, *, output="", job_id=""):
+        self.calls.append(("commit", grant_id, epsilon, delta, output, job_id))
+        return {"ledger_seq": len(self.calls), "committed_epsilon": epsilon, "committed_delta": delta,
+                "closed": False}
+
+    def release(self, grant_id, job_hash, *, reason="", job_id=""):
+        self.calls.append(("release", grant_id, reason, job_id))
+        return {"ledger_seq": len(self.calls), "refunded_epsilon": 0.0, "refunded_delta": 0.0, "state": "released"}
 
 
 def _admission(cluster, party=0, **kw):
@@ -129,6 +139,10 @@ def test_admit_verifies_then_redeems_once(cluster):
     rel = asyncio.run(adm.admit(_spec(), SUM, PARAMS, HASH, grant))
     assert isinstance(rel, GatedRelease) and len(service.redeemed) == 1
     assert rel.gate.epsilon == 1.0 and rel.gate.colluders == 1 and rel.gate.grant.dataset == "party-0/patients"
+    gid = service.redeemed[0]
+    asyncio.run(rel.gate.commit(1.0, 1e-5, "sum"))          # what the gate does before the release opens
+    asyncio.run(rel.settle("job done"))                     # what the manager does when the job is final
+    assert service.calls == [("commit", gid, 1.0, 1e-5, "sum", "job-1"), ("release", gid, "job done", "job-1")]
     with pytest.raises(GrantReused, match="job job-1: party 0 refuses the grant for 'party-0/patients'"):
         asyncio.run(adm.admit(_spec(), SUM, PARAMS, HASH, grant))
 
