@@ -124,7 +124,7 @@ class DPSGD:
                  noise_multiplier: float | None = None, clip: float = 1.0, sample_rate: float = 0.01,
                  epochs: int = 1, expected_batch_size: float | None = None, optimizer=None,
                  lr_schedule: str = "constant", lr_final: float = 0.0, warmup: int = 0, schedule="constant",
-                 accountant: str = "pld", sampler: str = "exact", frac_bits: int = DEFAULT_FRAC_BITS,
+                 accountant: str = "pld", sampler: str = "table", frac_bits: int = DEFAULT_FRAC_BITS,
                  max_batch: int = DEFAULT_MAX_BATCH, weight_decay: float = 0.0, ema: float | None = None,
                  parties: int = 1, colluders: int = 0, prg: PRG | None = None,
                  progress: Callable[[dict], None] | None = None,

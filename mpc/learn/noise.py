@@ -71,7 +71,7 @@ class GridNoise:
     dims: int
     frac_bits: int = DEFAULT_FRAC_BITS
     max_batch: int = DEFAULT_MAX_BATCH
-    sampler: str = "exact"
+    sampler: str = "table"
 
     def __post_init__(self):
         if not (math.isfinite(self.clip) and self.clip > 0):
