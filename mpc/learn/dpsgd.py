@@ -9,7 +9,8 @@ enter the sensitivity), and the optimiser (SGD with momentum, or Adam) takes the
 noisy_sum / L + λ·params, L the public expected batch size. σ_e comes from the accountant
 (`mpc.learn.privacy`) for the requested (ε, δ) and the planned steps, per epoch under a noise
 schedule (`mpc.learn.schedule`). Early stopping charges only the steps run: the report's
-`epsilon_spent` is the accountant's ε of the executed steps.
+`epsilon_spent` is the accountant's ε of the executed steps (plus `prior_events`, e.g. a DP
+feature-scaling pre-pass, composed into the same total).
 
 With `parts` (one (X, y) per contributor) the step is the cross-node protocol's arithmetic: each
 contributor Poisson-samples its own rows, clips and sums, rounds its sum to the grid; the integer
@@ -71,6 +72,7 @@ class TrainingReport:
     optimizer: dict
     mechanism: dict
     grid: dict
+    prior_events: list
     early_stopped: bool
     row_count_public: bool
     neighbouring: str = NEIGHBOURING
@@ -129,7 +131,7 @@ class DPSGD:
                  parties: int = 1, colluders: int = 0, prg: PRG | None = None,
                  progress: Callable[[dict], None] | None = None,
                  early_stopping: Callable[[int, np.ndarray, dict], bool] | None = None,
-                 monitor: tuple | None = None, track_epsilon: bool = False):
+                 monitor: tuple | None = None, track_epsilon: bool = False, prior_events=()):
         if not isinstance(epochs, int) or epochs < 1:
             raise ParameterError(f"epochs must be a positive integer, got {epochs!r}")
         if not (clip > 0):
@@ -152,6 +154,7 @@ class DPSGD:
         self.prg = prg
         self.progress, self.early_stopping, self.monitor = progress, early_stopping, monitor
         self.track_epsilon = track_epsilon
+        self.prior_events = tuple(prior_events)
         self.private = not (noise_multiplier == 0 and epsilon is None)
 
     def steps_per_epoch(self) -> int:
@@ -166,7 +169,8 @@ class DPSGD:
             mech = privacy.Mechanism("distributed", self.parties, self.colluders, self.model.n_params, g.sensitivity)
         return privacy.plan(sample_rate=self.sample_rate, steps_per_epoch=[k] * self.epochs, delta=self.delta,
                             accountant=self.accountant, epsilon=self.epsilon, noise_multiplier=self.noise_multiplier,
-                            relative=self.schedule.multipliers(self.epochs), mechanism=mech)
+                            relative=self.schedule.multipliers(self.epochs), mechanism=mech,
+                            prior=self.prior_events)
 
     def grid(self) -> GridNoise:
         return GridNoise(self.clip, self.model.n_params, self.frac_bits, self.max_batch, self.sampler)
@@ -230,6 +234,7 @@ class DPSGD:
             epochs_run=epoch + 1, noise_multipliers=plan.multipliers if plan else [0.0] * self.epochs,
             schedule=self.schedule.spec(), optimizer={**opt.spec(), "lr_schedule": self.lr_schedule},
             mechanism=plan.mechanism.spec() if plan else {"mechanism": "none (non-private)"},
+            prior_events=[repr(e) for e in self.prior_events],
             grid=grid.report() if grid else {}, early_stopped=stopped,
             row_count_public=not self.expected_batch_size, epsilon_by_epoch=report_eps, loss_by_epoch=report_loss,
             seconds=time.perf_counter() - t0)

@@ -71,25 +71,30 @@ class Mechanism:
                 "colluders": self.colluders, "honest": self.parties - self.colluders}
 
 
-def _event(mech: Mechanism, q: float, runs):
+def _event(mech: Mechanism, q: float, runs, prior: tuple = ()):
     merged: dict[float, int] = {}
     for s, k in runs:  # composition is commutative: one self-composed event per distinct σ
         if int(k) > 0:
             merged[float(s)] = merged.get(float(s), 0) + int(k)
     runs = list(merged.items())
-    if mech.kind == "central" and q == 1.0 and all(s > 0 for s, _ in runs):
-        # Without sampling, T Gaussian steps of multipliers σ_t compose exactly into one Gaussian of
+    if (mech.kind == "central" and q == 1.0 and all(s > 0 for s, _ in runs)
+            and all(isinstance(p, ev.GaussianEvent) for p in prior)):
+        # Without sampling, Gaussian releases of multipliers σ_t compose exactly into one Gaussian of
         # multiplier (Σ 1/σ_t²)^(-1/2) (same Rényi curve, same privacy-loss distribution).
-        return ev.GaussianEvent(math.fsum(k / s ** 2 for s, k in runs) ** -0.5)
-    return ev.ComposedEvent(tuple(ev.SelfComposedEvent(mech.step_event(s, q), k) for s, k in runs))
+        inv = math.fsum(k / s ** 2 for s, k in runs) + math.fsum(1 / p.noise_multiplier ** 2 for p in prior)
+        return ev.GaussianEvent(inv ** -0.5)
+    return ev.ComposedEvent(tuple(prior) + tuple(ev.SelfComposedEvent(mech.step_event(s, q), k) for s, k in runs))
 
 
 _FAST_ORDERS = np.arange(2, 257, dtype=np.float64)
 
 
-def _rdp_bracket_epsilon(mech: Mechanism, q: float, runs, delta: float) -> float:
+def _rdp_bracket_epsilon(mech: Mechanism, q: float, runs, delta: float, prior: tuple = ()) -> float:
     """A fast upper bound on ε (integer-order RDP) used to bracket the calibration."""
-    total = np.zeros_like(_FAST_ORDERS)
+    acc = accounting.RdpAccountant(_FAST_ORDERS)
+    for p in prior:
+        acc.compose(p)
+    total = acc.rdp
     for s, k in runs:
         if mech.kind == "central":
             total += k * accounting.rdp_poisson_subsampled(_FAST_ORDERS, lambda a, s=s: a / (2 * s * s), q)
@@ -99,12 +104,13 @@ def _rdp_bracket_epsilon(mech: Mechanism, q: float, runs, delta: float) -> float
 
 
 @functools.lru_cache(maxsize=256)
-def _calibrate(target: float, delta: float, q: float, rel_runs: tuple, accountant: str, mech: Mechanism) -> float:
+def _calibrate(target: float, delta: float, q: float, rel_runs: tuple, accountant: str, mech: Mechanism,
+               prior: tuple = ()) -> float:
     def eps(scale):
-        return accounting.epsilon(_event(mech, q, [(scale * r, k) for r, k in rel_runs]), delta, accountant)
+        return accounting.epsilon(_event(mech, q, [(scale * r, k) for r, k in rel_runs], prior), delta, accountant)
 
     def bracket(scale):
-        return _rdp_bracket_epsilon(mech, q, [(scale * r, k) for r, k in rel_runs], delta)
+        return _rdp_bracket_epsilon(mech, q, [(scale * r, k) for r, k in rel_runs], delta, prior)
 
     hi = 1.0
     while bracket(hi) > target:
@@ -137,6 +143,7 @@ class PrivacyPlan:
     accountant: str
     mechanism: Mechanism = field(default_factory=Mechanism)
     target_epsilon: float | None = None
+    prior: tuple = ()
 
     @property
     def steps(self) -> int:
@@ -154,11 +161,12 @@ class PrivacyPlan:
         return out
 
     def event(self, steps_run: int | None = None):
-        return _event(self.mechanism, self.sample_rate, self.runs(steps_run))
+        """The privacy event of the prior releases and the first `steps_run` steps (all by default)."""
+        return _event(self.mechanism, self.sample_rate, self.runs(steps_run), self.prior)
 
     def epsilon(self, steps_run: int | None = None) -> float:
         runs = self.runs(steps_run)
-        if not runs:
+        if not runs and not self.prior:
             return 0.0
         if any(s == 0 for s, _ in runs):
             return math.inf
@@ -173,14 +181,18 @@ class PrivacyPlan:
         raise IndexError(step)
 
     def spec(self) -> dict:
-        return {"sample_rate": self.sample_rate, "steps_planned": self.steps, "steps_per_epoch": list(self.steps_per_epoch),
+        return {"prior_events": [repr(p) for p in self.prior], "sample_rate": self.sample_rate,
+                "steps_planned": self.steps, "steps_per_epoch": list(self.steps_per_epoch),
                 "noise_multipliers": list(self.multipliers), "delta": self.delta, "accountant": self.accountant,
                 **self.mechanism.spec()}
 
 
 def plan(*, sample_rate: float, steps_per_epoch, delta: float, accountant: str, epsilon: float | None = None,
-         noise_multiplier: float | None = None, relative=None, mechanism: Mechanism | None = None) -> PrivacyPlan:
-    """A plan for (ε, δ) (σ calibrated) or for a given base noise multiplier (ε computed)."""
+         noise_multiplier: float | None = None, relative=None, mechanism: Mechanism | None = None,
+         prior=()) -> PrivacyPlan:
+    """A plan for (ε, δ) (σ calibrated) or for a given base noise multiplier (ε computed); `prior`
+    events (e.g. a DP feature-scaling pre-pass) are composed into the total."""
+    prior = tuple(prior)
     mech = mechanism or Mechanism()
     if accountant not in ACCOUNTANTS:
         raise DPParameterError(f"accountant must be one of {ACCOUNTANTS}, got {accountant!r}")
@@ -196,10 +208,10 @@ def plan(*, sample_rate: float, steps_per_epoch, delta: float, accountant: str, 
         if not (math.isfinite(epsilon) and epsilon > 0):
             raise DPParameterError(f"epsilon must be a positive finite number, got {epsilon!r}")
         rel_runs = tuple((float(r), int(k)) for r, k in zip(relative, steps_per_epoch))
-        scale = _calibrate(float(epsilon), float(delta), q, rel_runs, accountant, mech)
+        scale = _calibrate(float(epsilon), float(delta), q, rel_runs, accountant, mech, prior)
     else:
         if not noise_multiplier >= 0:
             raise DPParameterError(f"noise multiplier must be >= 0, got {noise_multiplier!r}")
         scale = float(noise_multiplier)
     return PrivacyPlan(q, [int(k) for k in steps_per_epoch], [scale * r for r in relative], float(delta), accountant,
-                       mech, float(epsilon) if epsilon is not None else None)
+                       mech, float(epsilon) if epsilon is not None else None, prior)
