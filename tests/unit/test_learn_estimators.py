@@ -77,7 +77,7 @@ def test_public_bounds_and_log_transform_use_no_data_statistics():
 
 def test_dp_standardizer_estimates_and_its_event_is_charged():
     rng = np.random.default_rng(4)
-    X = rng.normal([1.0, -2.0, 3.0], [0.5, 1.0, 2.0], size=(20_000, 3))
+    X = rng.normal([1.0, -2.0, 3.0], [0.5, 1.0, 2.0], size=(100_000, 3))
     sigma = prepass_sigma(1.0, 1e-6, 0.2)
     st = DPStandardizer(-10, 10, sigma, prg=PRG(bytes(16))).fit(X)
     np.testing.assert_allclose(st.mean_, [1.0, -2.0, 3.0], atol=0.1)
