@@ -92,11 +92,16 @@ def discrete_gaussian(sigma, shape, prg: PRG | None = None) -> np.ndarray:
 
 
 def discrete_gaussian_param(sigma2: Fraction, shape, prg: PRG | None = None) -> np.ndarray:
-    t = table(Fraction(sigma2))
+    """N_Z(0, sigma2) samples for a σ² already in sampler form."""
+    return sample_from_table(table(Fraction(sigma2)), shape, prg)
+
+
+def sample_from_table(t: dict, shape, prg: PRG | None = None) -> np.ndarray:
+    """Samples from a table returned by `table` (lets hot loops skip the cache lookup)."""
     prg = prg if prg is not None else PRG()
     out = np.empty(shape, dtype=np.int64)
     if out.size:
-        chunk = int(min(max(4096, 3 * out.size), 1 << 20))
+        chunk = int(min(64 + 2 * out.size, 1 << 20))  # about 1.1 words per sample; refills if short
         _native.dp_table_gaussian(prg.uint64, chunk, t["hi"], t["lo"], t["guide"], GUIDE_BITS, t["m"], t["a"], t["b"],
                                   out.reshape(-1))
     return out

@@ -42,12 +42,11 @@ from typing import Callable
 import numpy as np
 
 from dp.errors import DPParameterError
-from dp.mechanisms import samplers
 from mpc.crypto import PRG
 from mpc.errors import ParameterError
 from mpc.learn import privacy, schedule as sched
 from mpc.learn.model import Model
-from mpc.learn.noise import DEFAULT_FRAC_BITS, DEFAULT_MAX_BATCH, GridNoise
+from mpc.learn.noise import DEFAULT_FRAC_BITS, DEFAULT_MAX_BATCH, GridNoise, sample_grid_noise
 from mpc.learn.optim import Adam, lr_multiplier
 
 NEIGHBOURING = "add/remove one record"
@@ -266,8 +265,4 @@ class DPSGD:
 
 
 def _share_noise(grid: GridNoise, share_sigma: float, prg: PRG) -> np.ndarray:
-    if grid.sampler == "table":
-        from dp.mechanisms import table_sampler
-
-        return table_sampler.discrete_gaussian(share_sigma, grid.dims, prg)
-    return samplers.discrete_gaussian(share_sigma, grid.dims, prg)
+    return sample_grid_noise(grid.sampler, share_sigma, grid.dims, prg, grid._params)

@@ -150,6 +150,8 @@ class MLP(Model):
 
     def clipped_grad_sum(self, params, X, y, clip):
         _, acts, deltas = self._backward(params, X, y)
+        acts = [np.asarray(a, dtype=np.float64) for a in acts]  # cast once: norms and sums in float64
+        deltas = [np.asarray(d, dtype=np.float64) for d in deltas]
         sq = np.zeros(acts[0].shape[0])
         for a, d in zip(acts, deltas):
             sq += (row_sq_norms(a) + 1.0) * row_sq_norms(d)

@@ -50,6 +50,9 @@ def clip_factors(norms: np.ndarray, clip: float) -> np.ndarray:
 
 def weighted_outer_sum(a: np.ndarray, g: np.ndarray, c: np.ndarray | None) -> np.ndarray:
     """Σ_i c_i a_i g_iᵀ accumulated in float64, over row chunks of at most SUM_CHUNK."""
+    if a.shape[0] <= SUM_CHUNK:
+        ga = np.asarray(g, dtype=np.float64)
+        return np.asarray(a, dtype=np.float64).T @ (ga * c[:, None] if c is not None else ga)
     out = np.zeros((a.shape[1], g.shape[1]), dtype=np.float64)
     for s in range(0, a.shape[0], SUM_CHUNK):
         ga = np.asarray(g[s:s + SUM_CHUNK], dtype=np.float64)
@@ -61,6 +64,9 @@ def weighted_outer_sum(a: np.ndarray, g: np.ndarray, c: np.ndarray | None) -> np
 
 def weighted_row_sum(g: np.ndarray, c: np.ndarray | None) -> np.ndarray:
     """Σ_i c_i g_i accumulated in float64, over row chunks of at most SUM_CHUNK."""
+    if g.shape[0] <= SUM_CHUNK:
+        g64 = np.asarray(g, dtype=np.float64)
+        return c @ g64 if c is not None else g64.sum(axis=0)
     out = np.zeros(g.shape[1], dtype=np.float64)
     for s in range(0, g.shape[0], SUM_CHUNK):
         ga = np.asarray(g[s:s + SUM_CHUNK], dtype=np.float64)

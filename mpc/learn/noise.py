@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dp.mechanisms import samplers
+from dp.mechanisms import samplers, table_sampler
 from mpc.crypto import PRG
 from mpc.errors import ParameterError
 from mpc.learn.model import SUM_CHUNK
@@ -61,6 +61,20 @@ def summation_slack(max_batch: int, chunk: int = SUM_CHUNK) -> float:
     m = chunk + k + 1  # +1: the product c_i·g_i is rounded once more
     gamma = m * UNIT_ROUNDOFF / (1.0 - m * UNIT_ROUNDOFF)
     return 2.0 * gamma * max_batch
+
+
+def sample_grid_noise(sampler: str, sigma: float, dims: int, prg: PRG | None, cache: dict | None = None) -> np.ndarray:
+    """`dims` discrete-Gaussian samples of σ grid units with the named sampler (σ² parameter cached)."""
+    key = (sampler, sigma)
+    got = cache.get(key) if cache is not None else None
+    if got is None:
+        sigma2 = samplers.gaussian_parameter(sigma)
+        got = table_sampler.table(sigma2) if sampler == "table" else sigma2
+        if cache is not None:
+            cache[key] = got
+    if sampler == "table":
+        return table_sampler.sample_from_table(got, dims, prg)
+    return samplers.discrete_gaussian_exact(got, dims, prg)
 
 
 @dataclass(frozen=True)
@@ -84,12 +98,14 @@ class GridNoise:
             raise ParameterError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
         if (self.clip * (1 + summation_slack(self.max_batch)) * self.max_batch * 2.0 ** self.frac_bits) >= 2.0 ** 62:
             raise ParameterError("clip · max_batch · 2^frac_bits must stay below 2^62 (int64 grid)")
+        real = self.clip * (1.0 + summation_slack(self.max_batch))
+        object.__setattr__(self, "_sens", int(math.ceil(real * 2.0 ** self.frac_bits + math.sqrt(self.dims))))
+        object.__setattr__(self, "_params", {})
 
     @property
     def sensitivity(self) -> int:
         """Δ_g: L2 sensitivity of round(Ŝ·2^f) in grid units (see the module docstring)."""
-        real = self.clip * (1.0 + summation_slack(self.max_batch))
-        return int(math.ceil(real * 2.0 ** self.frac_bits + math.sqrt(self.dims)))
+        return self._sens
 
     def grid_sigma(self, noise_multiplier: float) -> float:
         """σ_g = σ·Δ_g in grid units."""
@@ -100,21 +116,17 @@ class GridNoise:
         s = np.asarray(clipped_sum, dtype=np.float64)
         if s.shape != (self.dims,):
             raise ParameterError(f"clipped sum has shape {s.shape}, expected ({self.dims},)")
-        if not np.all(np.isfinite(s)):
+        if not np.isfinite(s).all():
             raise ParameterError("clipped gradient sum is not finite (diverged parameters?)")
-        return np.rint(np.ldexp(s, self.frac_bits)).astype(np.int64)
+        scaled = s * float(2 ** self.frac_bits)  # exact: a power of two
+        return np.rint(scaled, out=scaled).astype(np.int64)
 
     def decode(self, v: np.ndarray) -> np.ndarray:
-        return np.ldexp(v.astype(np.float64), -self.frac_bits)
+        return v.astype(np.float64) * (2.0 ** -self.frac_bits)
 
     def sample(self, noise_multiplier: float, prg: PRG | None = None) -> np.ndarray:
         """Noise Z (int64, grid units) for one release."""
-        sigma = self.grid_sigma(noise_multiplier)
-        if self.sampler == "table":
-            from dp.mechanisms import table_sampler
-
-            return table_sampler.discrete_gaussian(sigma, self.dims, prg)
-        return samplers.discrete_gaussian(sigma, self.dims, prg)
+        return sample_grid_noise(self.sampler, self.grid_sigma(noise_multiplier), self.dims, prg, self._params)
 
     def noisy_sum(self, clipped_sum: np.ndarray, noise_multiplier: float, prg: PRG | None = None) -> np.ndarray:
         """(round(Ŝ·2^f) + Z) / 2^f: the released noisy sum in real units."""
@@ -123,8 +135,6 @@ class GridNoise:
     def tv_per_sample(self) -> float:
         """Statistical distance of one noise sample from N_Z(0, σ_g²) (0 for the exact sampler)."""
         if self.sampler == "table":
-            from dp.mechanisms import table_sampler
-
             return table_sampler.TV_BOUND
         return 0.0
 

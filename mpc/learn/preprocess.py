@@ -13,7 +13,9 @@ What it computes:
     multiplier σ (dp.mechanisms.table_sampler; grid rounding inside the sensitivity as in
     dp.mechanisms.grid). Its privacy event, `GaussianEvent(σ)`, is handed to the trainer
     (`DPSGD(prior_events=...)`), whose accountant composes it with the training steps, so the
-    reported ε covers the pre-pass. The noisy count is used only inside the estimate.
+    reported ε covers the pre-pass. The noisy count is used only inside the estimate. With
+    `parties` > 1 the noise is distributed as in the training (n shares, n − t honest ones
+    carrying σ), the arithmetic of the statistics protocols' distributed release.
 `prepass_sigma(epsilon, delta, share)` picks σ so that the pre-pass takes `share` of the zCDP
 cost ρ(ε, δ) = (√(ln 1/δ + ε) − √(ln 1/δ))²; the trainer then calibrates its own noise so that
 the total meets (ε, δ) exactly under its accountant.
@@ -79,18 +81,26 @@ class DPStandardizer:
     """DP per-feature mean and standard deviation within public bounds (see the module docstring)."""
 
     def __init__(self, lower, upper, noise_multiplier: float, *, min_std_fraction: float = 0.02,
-                 prg: PRG | None = None):
+                 parties: int = 1, colluders: int = 0, prg: PRG | None = None):
         if not noise_multiplier > 0:
             raise DPParameterError(f"noise multiplier must be positive, got {noise_multiplier!r}")
+        if not isinstance(parties, int) or parties < 1 or not 0 <= colluders < parties:
+            raise DPParameterError(f"need parties >= 1 and colluders in 0..parties-1, got {parties}, {colluders}")
+        self.parties, self.colluders = parties, colluders
         self.lower, self.upper = lower, upper
         self.noise_multiplier = float(noise_multiplier)
         self.min_std_fraction = min_std_fraction
         self.prg = prg
 
     @property
-    def event(self) -> ev.GaussianEvent:
-        """The privacy event of `fit` (compose it with the training: DPSGD(prior_events=[...]))."""
-        return ev.GaussianEvent(self.noise_multiplier)
+    def event(self):
+        """The privacy event of `fit` (compose it with the training: DPSGD(prior_events=[...])).
+
+        With several parties the release carries distributed noise (each party a share of
+        σ·Δ/√(parties − colluders)), accounted like the training's (RDP only)."""
+        if self.parties == 1:
+            return ev.GaussianEvent(self.noise_multiplier)
+        return ev.DistributedGaussianEvent(self.noise_multiplier, self.parties - self.colluders, self._dims, self._sens)
 
     def fit(self, X) -> "DPStandardizer":
         X = np.asarray(X, dtype=np.float64)
@@ -104,8 +114,11 @@ class DPStandardizer:
         query = np.concatenate([[kappa * X.shape[0]], z.sum(axis=0), (z * z / h).sum(axis=0)])
         l2 = kappa * math.sqrt(3.0)
         sens = gridmod.grid_l2(l2, FRAC_BITS, query.size)
+        self._dims, self._sens = int(query.size), int(sens)
         enc = np.rint(np.ldexp(query, FRAC_BITS)).astype(np.int64)
-        noise = table_sampler.discrete_gaussian(self.noise_multiplier * sens, query.size, self.prg)
+        h_parties = self.parties - self.colluders
+        share = self.noise_multiplier * sens / np.sqrt(h_parties) if self.parties > 1 else self.noise_multiplier * sens
+        noise = sum(table_sampler.discrete_gaussian(share, query.size, self.prg) for _ in range(self.parties))
         noisy = np.ldexp((enc + noise).astype(np.float64), -FRAC_BITS)
         n_hat = max(noisy[0] / kappa, 1.0)
         m = np.clip(noisy[1:d + 1] / n_hat, -h, h)
