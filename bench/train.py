@@ -72,6 +72,7 @@ def bench_overhead(quick: bool) -> list[dict]:
 
     from mpc.crypto import PRG
     from mpc.learn import MLP, LogisticRegression
+    from mpc.learn.model import BLOCK_TARGET
     from mpc.learn.noise import GridNoise
 
     cases = [("logistic", LogisticRegression(30), 64, [30, 2], 2000 if not quick else 200),
@@ -81,14 +82,16 @@ def bench_overhead(quick: bool) -> list[dict]:
         X = rng.normal(size=(batch, layers[0])).astype(model.dtype)
         y = rng.integers(0, model.n_classes, batch)
         p = model.init(rng)
-        grid = GridNoise(1.0, model.n_params)
+        blocked = model.dtype == np.float32  # float32: per-record-block float32 sums (as the trainer does)
+        grid = GridNoise(1.0, model.n_params, accumulation="blocked32" if blocked else "float64")
+        bounds = np.arange(0, batch + 1, BLOCK_TARGET) if blocked else None
         lr, L = 0.01, float(batch)
 
         def plain():
             return p - (lr / L) * model.grad_sum(p, X, y)
 
         def dp():
-            s, _ = model.clipped_grad_sum(p, X, y, 1.0)
+            s, _ = model.clipped_grad_sum(p, X, y, 1.0, blocks=bounds)
             return p - (lr / L) * grid.noisy_sum(s, 1.0, prg)
 
         with threadpool_limits(1):

@@ -45,7 +45,7 @@ from dp.errors import DPParameterError
 from mpc.crypto import PRG
 from mpc.errors import ParameterError
 from mpc.learn import privacy, schedule as sched
-from mpc.learn.model import Model
+from mpc.learn.model import BLOCK_TARGET, Model
 from mpc.learn.noise import DEFAULT_FRAC_BITS, DEFAULT_MAX_BATCH, GridNoise, sample_grid_noise
 from mpc.learn.optim import Adam, lr_multiplier
 
@@ -171,8 +171,13 @@ class DPSGD:
                             relative=self.schedule.multipliers(self.epochs), mechanism=mech,
                             prior=self.prior_events)
 
+    def blocked(self) -> bool:
+        """float32 models sum per record block in float32 (mpc.learn.noise, "blocked32")."""
+        return np.dtype(getattr(self.model, "dtype", np.float64)) == np.float32
+
     def grid(self) -> GridNoise:
-        return GridNoise(self.clip, self.model.n_params, self.frac_bits, self.max_batch, self.sampler)
+        return GridNoise(self.clip, self.model.n_params, self.frac_bits, self.max_batch, self.sampler,
+                         "blocked32" if self.blocked() else "float64")
 
     def fit(self, X=None, y=None, *, parts=None, params=None, rng=None) -> TrainResult:
         t0 = time.perf_counter()
@@ -197,6 +202,11 @@ class DPSGD:
         opt.reset()
         steps_total = self.epochs * self.steps_per_epoch()
         avg = params.copy() if self.ema is not None else None
+        self._keys = None
+        if self.private and self.blocked():
+            n_keys = max(1, int(math.ceil(L / BLOCK_TARGET)))
+            self._keys = [party_prgs[k % len(party_prgs)].below(n_keys, p[0].shape[0]).astype(np.int64)
+                          for k, p in enumerate(parts)]
         report_eps, report_loss, step, stopped, n_samples = [], [], 0, False, 0
         for epoch in range(self.epochs):
             for _ in range(self.steps_per_epoch()):
@@ -241,14 +251,20 @@ class DPSGD:
 
     def _noisy_sum(self, params, parts, threshold, plan, grid, step, prg, party_prgs) -> np.ndarray:
         """Σ over contributors of their (grid-rounded) clipped sums, plus the noise of this step."""
-        clip = self.clip if self.private else self.clip
+        clip = self.clip
         total = np.zeros(self.model.n_params, dtype=np.int64 if self.private else np.float64)
         for k, (Xk, yk) in enumerate(parts):
             idx = np.flatnonzero(poisson_mask(Xk.shape[0], threshold, party_prgs[k % len(party_prgs)]))
             if idx.size > self.max_batch:
                 raise DPParameterError(f"step {step}: a Poisson batch of {idx.size} rows exceeds max_batch="
                                        f"{self.max_batch}, the bound the sensitivity was computed for; raise max_batch")
-            s, _ = self.model.clipped_grad_sum(params, Xk[idx], yk[idx], clip)
+            bounds = None
+            if self._keys is not None:  # order the batch by record block; the model sums per block
+                keys = self._keys[k][idx]
+                order = np.argsort(keys, kind="stable")
+                idx, keys = idx[order], keys[order]
+                bounds = np.searchsorted(keys, np.arange(int(keys.max(initial=0)) + 2))
+            s, _ = self.model.clipped_grad_sum(params, Xk[idx], yk[idx], clip, blocks=bounds)
             total += grid.encode(s) if self.private else s
         if not self.private:
             return total

@@ -87,7 +87,7 @@ class _Linear(Model):
         e = self._errors(self.logits(params, X), y)
         return np.concatenate([(X.T @ e).ravel(), e.sum(axis=0)]).astype(np.float64)
 
-    def clipped_grad_sum(self, params, X, y, clip):
+    def clipped_grad_sum(self, params, X, y, clip, blocks=None):
         X = self._X(X)
         e = self._errors(self.logits(params, X), y)
         norms = np.sqrt((row_sq_norms(X) + 1.0) * row_sq_norms(e))

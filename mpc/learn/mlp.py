@@ -22,8 +22,8 @@ import numpy as np
 
 from mpc.errors import ParameterError
 from mpc.learn.linear import _sigmoid, _softmax
-from mpc.learn.model import (Model, as_labels, clip_factors, row_sq_norms, weighted_outer_sum,
-                             weighted_row_sum)
+from mpc.learn.model import (Model, as_labels, blocked_outer_sum, clip_factors, row_sq_norms,
+                             weighted_outer_sum, weighted_row_sum)
 
 ACTIVATIONS = ("relu", "tanh")
 OUTPUTS = ("sigmoid", "softmax", "identity")
@@ -148,18 +148,20 @@ class MLP(Model):
             parts += [(a.T @ d).ravel(), d.sum(axis=0)]
         return np.concatenate(parts).astype(np.float64)
 
-    def clipped_grad_sum(self, params, X, y, clip):
+    def clipped_grad_sum(self, params, X, y, clip, blocks=None):
+        """Clipped sum; with float32 compute and `blocks` (row boundaries of the record blocks), the
+        weight products run in float32 per block and are added in float64 (model.blocked_outer_sum)."""
         _, acts, deltas = self._backward(params, X, y)
-        acts = [np.asarray(a, dtype=np.float64) for a in acts]  # cast once: norms and sums in float64
-        deltas = [np.asarray(d, dtype=np.float64) for d in deltas]
+        blocked = blocks is not None and self.dtype == np.float32
         sq = np.zeros(acts[0].shape[0])
         for a, d in zip(acts, deltas):
-            sq += (row_sq_norms(a) + 1.0) * row_sq_norms(d)
+            sq += (row_sq_norms(a) + 1.0) * row_sq_norms(d)  # float64 norms
         norms = np.sqrt(sq)
         c = clip_factors(norms, clip)
         parts = []
         for a, d in zip(acts, deltas):
-            parts += [weighted_outer_sum(a, d, c).ravel(), weighted_row_sum(d, c)]
+            w = blocked_outer_sum(a, d, c, blocks) if blocked else weighted_outer_sum(a, d, c)
+            parts += [w.ravel(), weighted_row_sum(d, c)]
         return np.concatenate(parts), norms
 
     def loss(self, params, X, y) -> float:

@@ -62,6 +62,29 @@ def weighted_outer_sum(a: np.ndarray, g: np.ndarray, c: np.ndarray | None) -> np
     return out
 
 
+BLOCK_CAP = 256  # rows per float32 block (the float32 summation bound is computed for this many)
+BLOCK_TARGET = 64  # expected rows per block: the trainer uses ⌈expected batch / 64⌉ block keys
+
+
+def blocked_outer_sum(a: np.ndarray, g: np.ndarray, c: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """Σ_i c_i a_i g_iᵀ for float32 rows grouped in blocks [bounds[k], bounds[k+1]): each block in
+    float32 (at most BLOCK_CAP rows; a larger block is summed in float64), the blocks added in float64.
+
+    The blocks are fixed by record (mpc.learn.dpsgd gives every record a random block key), so adding
+    or removing one record changes one block's sum and leaves the others bit-identical; the float32
+    error of that block is bounded in mpc.learn.noise.summation_slack("blocked32")."""
+    c32 = (c * (1.0 - 2.0 ** -22)).astype(np.float32)  # never above c after rounding to float32
+    out = np.zeros((a.shape[1], g.shape[1]), dtype=np.float64)
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        if hi == lo:
+            continue
+        if hi - lo <= BLOCK_CAP:
+            out += a[lo:hi].T @ (g[lo:hi] * c32[lo:hi, None])
+        else:
+            out += weighted_outer_sum(a[lo:hi], g[lo:hi], c[lo:hi])
+    return out
+
+
 def weighted_row_sum(g: np.ndarray, c: np.ndarray | None) -> np.ndarray:
     """Σ_i c_i g_i accumulated in float64, over row chunks of at most SUM_CHUNK."""
     if g.shape[0] <= SUM_CHUNK:
@@ -115,8 +138,9 @@ class Model(ABC):
         return self.per_example_grads(params, X, y).sum(axis=0)
 
     def clipped_grad_sum(self, params: np.ndarray, X: np.ndarray, y: np.ndarray,
-                         clip: float) -> tuple[np.ndarray, np.ndarray]:
-        """(Σ_i min(1, C/‖g_i‖) g_i, ‖g_i‖): generic path through the per-example gradients."""
+                         clip: float, blocks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(Σ_i min(1, C/‖g_i‖) g_i, ‖g_i‖): generic path through the per-example gradients
+        (accumulated in float64; `blocks` is accepted for interface compatibility and ignored)."""
         g = self.per_example_grads(params, X, y)
         norms = np.sqrt(row_sq_norms(g))
         c = clip_factors(norms, clip)

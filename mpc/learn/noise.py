@@ -8,13 +8,19 @@ sensitivity of round(S·2^f) in grid units (`grid_sensitivity`).
 How discretisation enters the guarantee (add/remove one record):
   * Clipping: each record contributes at most C in L2 (mpc.learn.model: float64 norms with a
     2^-40 margin).
-  * Floating-point summation: S is accumulated in float64 over chunks of b = 4096 rows and the
+  * Floating-point summation ("float64", the default): S is accumulated in float64 over chunks of
+    b = 4096 rows and the
     chunk sums added in turn, so |Ŝ − S| ≤ γ_{b+k}·Σ_i ‖c_i g_i‖ ≤ γ_{b+k}·n·C entrywise-summed
     (Higham, "Accuracy and Stability of Numerical Algorithms", §4.2 and Lemma 3.1;
     γ_m = m·u/(1 − m·u), u = 2^-53, k = ⌈n/b⌉). With n ≤ `max_batch` rows per step this is a
     public constant; both neighbours' errors count, so the real-valued sensitivity is
     C·(1 + 2·γ_{b+k}·n_max) (for n_max = 2^24: C·(1 + 2^-15)). The trainer refuses a step whose
-    Poisson batch exceeds `max_batch` (it never releases that step).
+    Poisson batch exceeds `max_batch` (it never releases that step). With float32 compute the
+    trainer may use "blocked32": every record gets a random block key (PRG, independent of the
+    data), the batch is summed per block in float32 and the block sums in float64; under
+    add/remove only the record's block changes (the others are the same rows in the same order,
+    hence bit-identical), so the extra slack is that block's float32 error, 2·γ32_{257}·256 ≈ 0.8 %
+    of C (`summation_slack`).
   * Rounding to the grid: |round(a) − round(b)| ≤ |a − b|·2^f + 1 per coordinate, so
     Δ_g = ⌈(C + slack)·2^f + √d⌉ (mpc-wide convention, dp.mechanisms.grid).
   * The noise is the exact discrete Gaussian N_Z(0, σ_g²) on the integers (CKS20 Algorithm 3,
@@ -47,7 +53,7 @@ import numpy as np
 from dp.mechanisms import samplers, table_sampler
 from mpc.crypto import PRG
 from mpc.errors import ParameterError
-from mpc.learn.model import SUM_CHUNK
+from mpc.learn.model import BLOCK_CAP, SUM_CHUNK
 
 UNIT_ROUNDOFF = 2.0 ** -53
 DEFAULT_FRAC_BITS = 16
@@ -55,12 +61,25 @@ DEFAULT_MAX_BATCH = 1 << 24
 SAMPLERS = ("exact", "table")
 
 
-def summation_slack(max_batch: int, chunk: int = SUM_CHUNK) -> float:
-    """2·γ_{b+k}·n_max: the float64 summation error of both neighbours, relative to C."""
+def _gamma(m: int, u: float) -> float:
+    return m * u / (1.0 - m * u)
+
+
+def summation_slack(max_batch: int, chunk: int = SUM_CHUNK, accumulation: str = "float64") -> float:
+    """Floating-point summation error of both neighbours' clipped sums, relative to C.
+
+    "float64": 2·γ_{b+k+1}·n_max (chunks of b rows, k = ⌈n_max/b⌉ chunk sums added in turn).
+    "blocked32": the record blocks other than the one holding the record are bit-identical in both
+    neighbours, so only that block's float32 error counts, 2·γ32_{cap+1}·cap (cap = BLOCK_CAP
+    rows, larger blocks are summed in float64), plus the float64 addition of the block sums,
+    bounded as in "float64"."""
     k = -(-max_batch // chunk)
-    m = chunk + k + 1  # +1: the product c_i·g_i is rounded once more
-    gamma = m * UNIT_ROUNDOFF / (1.0 - m * UNIT_ROUNDOFF)
-    return 2.0 * gamma * max_batch
+    f64 = 2.0 * _gamma(chunk + k + 1, UNIT_ROUNDOFF) * max_batch
+    if accumulation == "float64":
+        return f64
+    if accumulation == "blocked32":
+        return f64 + 2.0 * _gamma(BLOCK_CAP + 2, 2.0 ** -24) * BLOCK_CAP
+    raise ParameterError(f"accumulation must be 'float64' or 'blocked32', got {accumulation!r}")
 
 
 def sample_grid_noise(sampler: str, sigma: float, dims: int, prg: PRG | None, cache: dict | None = None) -> np.ndarray:
@@ -86,6 +105,7 @@ class GridNoise:
     frac_bits: int = DEFAULT_FRAC_BITS
     max_batch: int = DEFAULT_MAX_BATCH
     sampler: str = "table"
+    accumulation: str = "float64"
 
     def __post_init__(self):
         if not (math.isfinite(self.clip) and self.clip > 0):
@@ -96,9 +116,10 @@ class GridNoise:
             raise ParameterError("dims and max_batch must be positive")
         if self.sampler not in SAMPLERS:
             raise ParameterError(f"sampler must be one of {SAMPLERS}, got {self.sampler!r}")
-        if (self.clip * (1 + summation_slack(self.max_batch)) * self.max_batch * 2.0 ** self.frac_bits) >= 2.0 ** 62:
+        slack = summation_slack(self.max_batch, accumulation=self.accumulation)
+        if (self.clip * (1 + slack) * self.max_batch * 2.0 ** self.frac_bits) >= 2.0 ** 62:
             raise ParameterError("clip · max_batch · 2^frac_bits must stay below 2^62 (int64 grid)")
-        real = self.clip * (1.0 + summation_slack(self.max_batch))
+        real = self.clip * (1.0 + slack)
         object.__setattr__(self, "_sens", int(math.ceil(real * 2.0 ** self.frac_bits + math.sqrt(self.dims))))
         object.__setattr__(self, "_params", {})
 
@@ -140,4 +161,5 @@ class GridNoise:
 
     def report(self) -> dict:
         return {"frac_bits": self.frac_bits, "grid_sensitivity": self.sensitivity, "max_batch": self.max_batch,
-                "sampler": self.sampler, "summation_slack": summation_slack(self.max_batch)}
+                "sampler": self.sampler, "accumulation": self.accumulation,
+                "summation_slack": summation_slack(self.max_batch, accumulation=self.accumulation)}

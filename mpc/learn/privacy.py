@@ -71,6 +71,20 @@ class Mechanism:
                 "colluders": self.colluders, "honest": self.parties - self.colluders}
 
 
+def _epsilon(event, delta: float, accountant: str) -> float:
+    """accounting.epsilon with dp-accounting's benign "excluding this order" warnings silenced."""
+    try:
+        import absl.logging as alog
+    except ImportError:  # pragma: no cover
+        return accounting.epsilon(event, delta, accountant)
+    level = alog.get_verbosity()
+    alog.set_verbosity(alog.ERROR)
+    try:
+        return accounting.epsilon(event, delta, accountant)
+    finally:
+        alog.set_verbosity(level)
+
+
 def _event(mech: Mechanism, q: float, runs, prior: tuple = ()):
     merged: dict[float, int] = {}
     for s, k in runs:  # composition is commutative: one self-composed event per distinct σ
@@ -107,7 +121,7 @@ def _rdp_bracket_epsilon(mech: Mechanism, q: float, runs, delta: float, prior: t
 def _calibrate(target: float, delta: float, q: float, rel_runs: tuple, accountant: str, mech: Mechanism,
                prior: tuple = ()) -> float:
     def eps(scale):
-        return accounting.epsilon(_event(mech, q, [(scale * r, k) for r, k in rel_runs], prior), delta, accountant)
+        return _epsilon(_event(mech, q, [(scale * r, k) for r, k in rel_runs], prior), delta, accountant)
 
     def bracket(scale):
         return _rdp_bracket_epsilon(mech, q, [(scale * r, k) for r, k in rel_runs], delta, prior)
@@ -170,7 +184,7 @@ class PrivacyPlan:
             return 0.0
         if any(s == 0 for s, _ in runs):
             return math.inf
-        return accounting.epsilon(self.event(steps_run), self.delta, self.accountant)
+        return _epsilon(self.event(steps_run), self.delta, self.accountant)
 
     def sigma_at(self, step: int) -> float:
         k = 0

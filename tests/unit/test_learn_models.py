@@ -113,3 +113,28 @@ def test_bad_inputs_are_refused():
 
 def test_model_n_params_of_the_bench_mlp():
     assert MLP([784, 128, 10]).n_params == 784 * 128 + 128 + 128 * 10 + 10  # 101,770
+
+
+def test_blocked_float32_sum_changes_only_the_records_block():
+    """Adding one record to one block leaves the other blocks' float32 sums bit-identical, and the
+    change of the total stays within C plus the 'blocked32' summation slack."""
+    from mpc.learn.model import blocked_outer_sum
+    from mpc.learn.noise import summation_slack
+
+    rng = np.random.default_rng(7)
+    a = rng.normal(size=(200, 30)).astype(np.float32)
+    g = rng.normal(size=(200, 8)).astype(np.float32)
+    c = np.minimum(1.0, 1.0 / (np.linalg.norm(a, axis=1) * np.linalg.norm(g, axis=1)))
+    bounds = np.array([0, 60, 130, 200])
+    base = blocked_outer_sum(a, g, c, bounds)
+    # insert a record into the middle block
+    x_a, x_g = rng.normal(size=(1, 30)).astype(np.float32), rng.normal(size=(1, 8)).astype(np.float32)
+    x_c = np.array([min(1.0, 1.0 / (np.linalg.norm(x_a) * np.linalg.norm(x_g)))])
+    a2, g2, c2 = (np.concatenate([v[:90], w, v[90:]]) for v, w in ((a, x_a), (g, x_g), (c, x_c)))
+    bounds2 = np.array([0, 60, 131, 201])
+    new = blocked_outer_sum(a2, g2, c2, bounds2)
+    first = blocked_outer_sum(a, g, c, np.array([0, 60]))
+    np.testing.assert_array_equal(first, blocked_outer_sum(a2, g2, c2, np.array([0, 60])))
+    diff = np.linalg.norm(new - base)
+    assert diff <= 1.0 * (1 + summation_slack(1 << 24, accumulation="blocked32"))
+    np.testing.assert_allclose(new - base, x_c[0] * np.outer(x_a[0], x_g[0]), atol=1e-4)
