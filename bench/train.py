@@ -22,7 +22,6 @@ batch 256 (float32 compute); PyTorch's plain step and Opacus's DP step on one th
 
 from __future__ import annotations
 
-import math
 import statistics
 import sys
 import time

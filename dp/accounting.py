@@ -37,14 +37,16 @@ record, Q with it, M = (1 − q)P + qQ, L = log Q/P):
     (tests/unit/test_dp_subsampled_rdp.py); we have not written a closed-form proof, which is
     why `bound="general"` exists.
   * `bound="general"`: Zhu & Wang 2019 Thm 6, valid for every mechanism without symmetry:
-    (1 − q)^{α−1}(αq − q + 1) + C(α,2)q²(1 − q)^{α−2}e^{ε(2)} + 3 Σ_{ℓ≥3} C(α,ℓ)(1 − q)^{α−ℓ}q^ℓ e^{(ℓ−1)ε(ℓ)}.
+    (1 − q)^{α−1}(αq − q + 1) + C(α,2)q²(1 − q)^{α−2}e^{ε(2)}
+      + 3 Σ_{ℓ≥3} C(α,ℓ)(1 − q)^{α−ℓ}q^ℓ e^{(ℓ−1)ε(ℓ)}.
   Both are capped by the unsampled curve (Rényi divergence is jointly quasi-convex; van Erven &
   Harremoës 2014 Thm 13). Fractional orders take the value at ⌈α⌉ (D_α is non-decreasing in α).
 
 Neighbouring relation: add/remove one record.
 References: Y. Zhu, Y.-X. Wang, "Poisson Subsampled Rényi Differential Privacy", ICML 2019;
 P. Kairouz, Z. Liu, T. Steinke, "The Distributed Discrete Gaussian Mechanism", ICML 2021;
-T. van Erven, P. Harremoës, "Rényi Divergence and Kullback-Leibler Divergence", IEEE T-IT 2014; Dwork & Roth §3.5; I. Mironov, "Rényi Differential Privacy", CSF 2017; I. Mironov,
+T. van Erven, P. Harremoës, "Rényi Divergence and Kullback-Leibler Divergence", IEEE T-IT 2014;
+Dwork & Roth §3.5; I. Mironov, "Rényi Differential Privacy", CSF 2017; I. Mironov,
 K. Talwar, L. Zhang, "Rényi DP of the Sampled Gaussian Mechanism", arXiv:1908.10530;
 Google dp-accounting (github.com/google/differential-privacy/python/dp_accounting).
 """

@@ -180,7 +180,8 @@ def to_dp_accounting(event) -> "dp_accounting.DpEvent":
         # ε-DP exponential mechanism is ε-bounded-range, hence ε²/8-zCDP (Cesar & Rogers 2021, Lemma 3.2).
         return dp_accounting.ZCDpEvent(event.epsilon ** 2 / 8.0)
     if isinstance(event, DistributedGaussianEvent):
-        raise DPParameterError("the distributed discrete Gaussian is accounted in Renyi DP only; use the rdp accountant")
+        raise DPParameterError("the distributed discrete Gaussian is accounted in Renyi DP only; "
+                               "use the rdp accountant")
     if isinstance(event, SelfComposedEvent):
         return dp_accounting.SelfComposedDpEvent(to_dp_accounting(event.event), event.count)
     if isinstance(event, ComposedEvent):

@@ -82,7 +82,6 @@ def opacus_accuracy(layers, Xtr, ytr, Xev, yev, *, epsilon: float, delta: float,
 
     torch.set_num_threads(1)
     torch.manual_seed(seed)
-    n_out = layers[-1]
     model = _mlp(layers)
     Xt = torch.tensor(Xtr, dtype=torch.float32)
     yt = torch.tensor(ytr)

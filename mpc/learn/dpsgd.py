@@ -88,7 +88,8 @@ class TrainingReport:
 
     def summary(self) -> str:
         stop = f", stopped early after {self.steps_run}/{self.steps_planned} steps" if self.early_stopped else ""
-        return (f"(ε={self.epsilon_spent:.4g}, δ={self.delta_total:.3g})-DP [{self.accountant}, {NEIGHBOURING}]{stop}; "
+        return (f"(ε={self.epsilon_spent:.4g}, δ={self.delta_total:.3g})-DP "
+                f"[{self.accountant}, {NEIGHBOURING}]{stop}; "
                 f"C={self.clip}, q={self.sample_rate:.4g}, σ={', '.join(f'{s:.4g}' for s in self.noise_multipliers)}")
 
 
@@ -137,7 +138,8 @@ class DPSGD:
             raise ParameterError(f"clip must be positive, got {clip!r}")
         if ema is not None and not 0 <= ema < 1:
             raise ParameterError(f"ema must be in [0, 1), got {ema!r}")
-        if not isinstance(parties, int) or parties < 1 or not isinstance(colluders, int) or not 0 <= colluders < parties:
+        if not (isinstance(parties, int) and parties >= 1 and isinstance(colluders, int)
+                and 0 <= colluders < parties):
             raise DPParameterError(f"need parties >= 1 and colluders in 0..parties-1, got {parties}, {colluders}")
         self.model = model
         self.epsilon, self.delta, self.noise_multiplier = epsilon, delta, noise_multiplier

@@ -8,8 +8,8 @@ What it computes:
     computed from the training rows, which would leak them) and maps them to [−1, 1];
   * `DPStandardizer`: per-feature mean and standard deviation released with noise. Each feature is
     clipped to public bounds [lo_j, hi_j] around c_j = (lo_j + hi_j)/2, half-width h_j; one
-    vector query [κ·N, Σ(x − c), Σ(x − c)²/h] (κ = ‖h‖₂) has L2 sensitivity ‖h‖₂·√3 for add/remove
-    of one row; it is rounded to the 2^-16 grid and released with discrete-Gaussian noise of
+    vector query [κ·N, Σ(x − c), Σ(x − c)²/h] (κ = ‖h‖₂) has L2 sensitivity ‖h‖₂·√3 for
+    add/remove of one row; it is rounded to the 2^-16 grid and released with discrete-Gaussian noise of
     multiplier σ (dp.mechanisms.table_sampler; grid rounding inside the sensitivity as in
     dp.mechanisms.grid). Its privacy event, `GaussianEvent(σ)`, is handed to the trainer
     (`DPSGD(prior_events=...)`), whose accountant composes it with the training steps, so the
