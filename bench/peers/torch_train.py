@@ -90,7 +90,7 @@ def opacus_accuracy(layers, Xtr, ytr, Xev, yev, *, epsilon: float, delta: float,
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model, opt, loader = PrivacyEngine().make_private_with_epsilon(
+        model, opt, loader = PrivacyEngine(accountant="rdp").make_private_with_epsilon(
             module=model, optimizer=opt, data_loader=loader, target_epsilon=epsilon, target_delta=delta,
             epochs=epochs, max_grad_norm=clip, poisson_sampling=True)
         loss_fn = torch.nn.CrossEntropyLoss()
