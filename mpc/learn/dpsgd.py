@@ -115,7 +115,8 @@ def _check_data(model: Model, X, y):
     y = np.asarray(y)
     if y.shape[0] != X.shape[0]:
         raise ParameterError(f"X has {X.shape[0]} rows but y has {y.shape[0]}")
-    model.loss(model.init(np.random.default_rng(0)), X[:1], y[:1])  # labels/shape check before any noise
+    model.check_targets(y)  # every label in the model's classes, before any noise or budget
+    model.loss(model.init(np.random.default_rng(0)), X[:1], y[:1])  # feature count
     return X, y
 
 

@@ -146,6 +146,15 @@ class Model(ABC):
         c = clip_factors(norms, clip)
         return weighted_row_sum(g, c), norms
 
+    def check_targets(self, y) -> np.ndarray:
+        """All targets valid for this model (class labels in range, or finite values), or a clear error."""
+        if self.task == "regression":
+            t = np.asarray(y, dtype=np.float64)
+            if t.ndim != 1 or not np.all(np.isfinite(t)):
+                raise ParameterError("regression targets must be a 1-D array of finite numbers")
+            return t
+        return as_labels(y, self.n_classes)
+
     def check_params(self, params: np.ndarray) -> np.ndarray:
         p = np.asarray(params)
         if p.shape != (self.n_params,):

@@ -75,14 +75,14 @@ def test_epsilon_equals_dp_accounting_for_a_decaying_schedule(accountant):
 def test_calibrated_epsilon_is_met_and_early_stopping_charges_only_steps_run():
     X, y = _data(2)
     seen = []
-    tr = DPSGD(LogisticRegression(4), epsilon=2.0, delta=1e-5, clip=1.0, sample_rate=0.5, epochs=4,
+    tr = DPSGD(LogisticRegression(4), epsilon=2.0, delta=1e-5, clip=1.0, sample_rate=1.0, epochs=4,
                accountant="rdp", progress=seen.append, early_stopping=lambda e, p, info: e == 2,
                monitor=(X, y), prg=PRG(bytes(16)))
     rep = tr.fit(X, y).report
-    planned = _ref_epsilon([(rep.noise_multipliers[0], 8)], rep.sample_rate, 1e-5, "rdp")
+    planned = _ref_epsilon([(rep.noise_multipliers[0], 4)], rep.sample_rate, 1e-5, "rdp")
     assert planned <= 2.0 and planned > 1.99
-    assert rep.early_stopped and rep.steps_run == 4 and rep.epochs_run == 2
-    spent = _ref_epsilon([(rep.noise_multipliers[0], 4)], rep.sample_rate, 1e-5, "rdp")
+    assert rep.early_stopped and rep.steps_run == 2 and rep.epochs_run == 2
+    spent = _ref_epsilon([(rep.noise_multipliers[0], 2)], rep.sample_rate, 1e-5, "rdp")
     assert rep.epsilon_spent == pytest.approx(spent, rel=1e-9) and rep.epsilon_spent < planned
     assert [i["epoch"] for i in seen] == [1, 2] and all("loss" in i and "epsilon_spent" in i for i in seen)
     assert seen[-1]["epsilon_spent"] == pytest.approx(rep.epsilon_spent)
@@ -91,7 +91,7 @@ def test_calibrated_epsilon_is_met_and_early_stopping_charges_only_steps_run():
 
 def test_epsilon_shares_schedule_puts_less_noise_where_the_share_is_larger():
     X, y = _data(3)
-    tr = DPSGD(LogisticRegression(4), epsilon=3.0, clip=1.0, sample_rate=0.5, epochs=3, accountant="rdp",
+    tr = DPSGD(LogisticRegression(4), epsilon=3.0, clip=1.0, sample_rate=1.0, epochs=3, accountant="pld",
                schedule=[0.2, 0.3, 0.5], prg=PRG(bytes(16)))
     rep = tr.fit(X, y).report
     s = rep.noise_multipliers
@@ -129,6 +129,10 @@ def test_bad_input_is_refused_before_any_noise():
     m = SoftmaxRegression(4, 3)
     with pytest.raises(ParameterError, match="classes"):
         DPSGD(m, epsilon=1.0).fit(X, np.full(60, 3))
+    bad = y.copy()
+    bad[-1] = 7  # only the last label is out of range
+    with pytest.raises(ParameterError, match="classes"):
+        DPSGD(m, epsilon=1.0).fit(X, bad)
     Xn = X.copy()
     Xn[3, 1] = np.nan
     with pytest.raises(ParameterError, match="finite"):
