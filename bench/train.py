@@ -122,6 +122,7 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-utility", action="store_true")
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--seeds", type=int, default=None, help="number of splits (default 5; --quick: 1)")
+    parser.add_argument("--datasets", default="breast_cancer,digits", help="comma-separated: breast_cancer,digits")
     parser.add_argument("--no-opacus-utility", action="store_true",
                         help="skip Opacus's accuracy runs (slow: tens of seconds per fit on a shared machine)")
     args = parser.parse_args(argv)
@@ -135,7 +136,7 @@ def main(argv=None) -> int:
 
         seeds = args.seeds if args.seeds else (1 if args.quick else 5)
         records += bench_utility(args.quick, seeds, progress=lambda line: print(line, flush=True),
-                                 opacus=not args.no_opacus_utility)
+                                 opacus=not args.no_opacus_utility, datasets=args.datasets.split(","))
     common.print_table(records)
     for r in records:
         if r["op"] == "dp_sgd_accuracy":
