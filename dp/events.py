@@ -76,6 +76,40 @@ class ZCDPEvent:
 
 
 @dataclass(frozen=True)
+class DistributedGaussianEvent:
+    """One step of the distributed discrete Gaussian, optionally Poisson-subsampled.
+
+    The query (an integer vector of `dims` coordinates on the fixed-point grid, L2 sensitivity
+    `grid_l2` grid units) is released with the sum of `honest` independent N_Z(0, σ_s²) noise
+    shares, σ_s = noise_multiplier · grid_l2 / √honest: the shares that survive the colluders, so
+    that σ is the multiplier of the honest noise, comparable with a central σ. Each record is in
+    the step's batch independently with probability `sample_rate` (1: no sampling). Accounted in
+    Rényi DP only (Kairouz, Liu, Steinke 2021 Prop. 14 for the sum; `dp.accounting` for the
+    subsampling), so only the rdp accountant takes it.
+    """
+
+    noise_multiplier: float
+    honest: int
+    dims: int
+    grid_l2: int
+    sample_rate: float = 1.0
+
+    def __post_init__(self):
+        _positive(self.noise_multiplier, "noise multiplier")
+        for name in ("honest", "dims", "grid_l2"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise DPParameterError(f"{name} must be a positive integer, got {v!r}")
+        if not 0 < float(self.sample_rate) <= 1:
+            raise DPParameterError(f"sample rate must be in (0, 1], got {self.sample_rate!r}")
+
+    @property
+    def share_sigma(self) -> float:
+        """σ_s of each party's share, in grid units."""
+        return self.noise_multiplier * self.grid_l2 / math.sqrt(self.honest)
+
+
+@dataclass(frozen=True)
 class ExponentialEvent:
     """The exponential mechanism (or report-noisy-max with Gumbel noise) at ε."""
 
@@ -112,6 +146,12 @@ def dpsgd(noise_multiplier: float, sample_rate: float, steps: int) -> SelfCompos
     return SelfComposedEvent(SubsampledGaussianEvent(noise_multiplier, sample_rate), int(steps))
 
 
+def dpsgd_schedule(sample_rate: float, runs) -> ComposedEvent:
+    """DP-SGD with a noise schedule: `runs` is a sequence of (noise_multiplier, steps) in order."""
+    return ComposedEvent(tuple(SelfComposedEvent(SubsampledGaussianEvent(float(m), sample_rate), int(c))
+                               for m, c in runs if int(c) > 0))
+
+
 def flatten_pure(event) -> list[tuple[float, int]]:
     """(ε, count) pairs of a composition of pure-DP events; raises for any other event."""
     if isinstance(event, LaplaceEvent):
@@ -139,6 +179,9 @@ def to_dp_accounting(event) -> "dp_accounting.DpEvent":
     if isinstance(event, ExponentialEvent):
         # ε-DP exponential mechanism is ε-bounded-range, hence ε²/8-zCDP (Cesar & Rogers 2021, Lemma 3.2).
         return dp_accounting.ZCDpEvent(event.epsilon ** 2 / 8.0)
+    if isinstance(event, DistributedGaussianEvent):
+        raise DPParameterError("the distributed discrete Gaussian is accounted in Renyi DP only; "
+                               "use the rdp accountant")
     if isinstance(event, SelfComposedEvent):
         return dp_accounting.SelfComposedDpEvent(to_dp_accounting(event.event), event.count)
     if isinstance(event, ComposedEvent):

@@ -8,6 +8,7 @@ void register_prg(py::module_& m);
 void register_field(py::module_& m);
 void register_ring(py::module_& m);
 void register_dpnoise(py::module_& m);
+void register_dptable(py::module_& m);
 void register_gc(py::module_& m);
 
 PYBIND11_MODULE(_native, m) {
@@ -17,5 +18,6 @@ PYBIND11_MODULE(_native, m) {
   register_field(m);
   register_ring(m);
   register_dpnoise(m);
+  register_dptable(m);
   register_gc(m);
 }
